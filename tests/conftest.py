@@ -1,0 +1,129 @@
+"""Test harness: a real PostgreSQL with pgvector and a real Redis.
+
+ZENTROPY_TEST_DATABASE_URL (an owner/superuser URL of a server with pgvector) and
+ZENTROPY_TEST_REDIS_URL pick servers; unset, the embedded default starts them under .test-data/
+(the same code `zentropy serve` uses), so the suite also runs on a machine with no servers.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from zentropy import embedded
+from zentropy.db.migrate import upgrade
+from zentropy.db.urls import async_url
+from zentropy.plugins import ENTRY_POINT_GROUP
+from zentropy.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = ROOT / ".test-data"
+TEST_DATABASE = "zentropy_test"
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+
+
+def bundled_plugin_names() -> list[str]:
+    return sorted(
+        ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if ep.dist is not None and ep.dist.metadata["Name"] == "zentropy"
+    )
+
+
+# Isolation from whatever third-party plugins are installed: only the bundled ones load.
+os.environ["ZENTROPY_PLUGINS"] = ",".join(bundled_plugin_names())
+os.environ.pop("ZENTROPY_DISABLE_PLUGINS", None)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """Owner URL of the server's maintenance database."""
+    given = os.environ.get("ZENTROPY_TEST_DATABASE_URL")
+    if given:
+        return given
+    url = embedded.start_postgres(TEST_DATA)
+    return str(make_url(url).set(database="postgres").render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="session")
+async def owner_url(server_url: str) -> str:
+    """A fresh, empty test database on the server; its owner URL."""
+    admin = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)"))
+        await conn.execute(text(f"CREATE DATABASE {TEST_DATABASE}"))
+    await admin.dispose()
+    return make_url(server_url).set(database=TEST_DATABASE).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return os.environ.get("ZENTROPY_TEST_REDIS_URL") or embedded.start_redis(TEST_DATA)
+
+
+@pytest.fixture(scope="session")
+def settings(owner_url: str, redis_url: str) -> Settings:
+    return Settings(
+        database_url=owner_url,
+        database_app_user="zentropy_test_app",
+        database_app_password="test-app-password",
+        redis_url=redis_url,
+        data_dir=str(TEST_DATA / "data"),
+        public_url="http://zentropy.test",
+        secret_key="test-secret-key-0123456789-abcdefghijklmnop",
+        plugins=os.environ["ZENTROPY_PLUGINS"],
+        queue_name=f"zentropy-test-{uuid.uuid4().hex[:8]}",
+        log_format="console",
+    )
+
+
+@pytest.fixture(scope="session")
+async def migrated(settings: Settings) -> Settings:
+    await upgrade(settings.database_url, settings.database_app_user, settings.database_app_password)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def owner_engine(migrated: Settings) -> AsyncIterator[AsyncEngine]:
+    """The schema owner's connection: for test set-up and for looking behind RLS (FORCE applies to
+    the owner too, so owner sessions still need a tenant set or `SET row_security = off` as superuser)."""
+    engine = create_async_engine(async_url(migrated.database_url))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def runtime(migrated: Settings):
+    from zentropy.runtime import Runtime
+
+    rt = await Runtime.start(migrated, migrate=False)
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def client(runtime):
+    """An HTTP client on the app in this event loop (Litestar's AsyncTestClient runs the app in a
+    thread of its own, which would split asyncpg and Redis connections across loops)."""
+    import httpx
+
+    from zentropy.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://zentropy.test") as c:
+        yield c

@@ -1,0 +1,79 @@
+"""`create_app()`: the one place the HTTP service is wired."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins import InitPluginProtocol
+
+from zentropy import __version__
+from zentropy.health.controller import HealthController
+from zentropy.http.errors import EXCEPTION_HANDLERS
+from zentropy.http.request_id import request_id_middleware
+from zentropy.runtime import Runtime
+from zentropy.settings import Settings, get_settings
+from zentropy.system.controller import PluginsController
+
+CONTROLLERS = [HealthController, PluginsController]
+
+
+class ZentropyPlugin(InitPluginProtocol):
+    """Wires the runtime (started here unless one is given), routes, errors and middleware."""
+
+    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
+        self.settings = settings
+        self.runtime = runtime
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers.extend(CONTROLLERS)
+        app_config.dependencies["runtime"] = Provide(self._runtime, sync_to_thread=False)
+        app_config.exception_handlers.update(EXCEPTION_HANDLERS)
+        app_config.lifespan.append(self._lifespan)
+        return app_config
+
+    def _runtime(self) -> Runtime:
+        assert self.runtime is not None, "runtime not started"
+        return self.runtime
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
+        owned = self.runtime is None
+        if owned:
+            self.runtime = await Runtime.start(self.settings)
+        app.state.runtime = self.runtime
+        worker_task = None
+        if owned and self.runtime.settings.in_process_worker:
+            from zentropy.worker.run import run_worker
+
+            worker_task = asyncio.create_task(run_worker(self.runtime))
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            if owned:
+                await self.runtime.close()
+                self.runtime = None
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
+    settings = runtime.settings if runtime is not None else (settings or get_settings())
+    app = Litestar(
+        plugins=[ZentropyPlugin(settings, runtime)],
+        logging_config=None,  # zentropy.logging configures structured logs
+        openapi_config=OpenAPIConfig(
+            title="Zentropy", version=__version__, path="/schema", render_plugins=[ScalarRenderPlugin()]
+        ),
+    )
+    # Outermost, so that every response (unknown routes included) carries the request id.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app

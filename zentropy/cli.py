@@ -1,0 +1,104 @@
+"""The `zentropy` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+import msgspec
+
+from zentropy.settings import Settings, SettingsError, read_settings
+
+
+def load_settings() -> Settings:
+    try:
+        return read_settings(Settings)
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zentropy")
+def cli() -> None:
+    """Zentropy: find job postings from many sources, cheaply and without duplicates."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to bind (default: HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to bind (default: PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the HTTP API. With no DATABASE_URL / REDIS_URL, on the embedded default with the worker in-process."""
+    import uvicorn
+
+    from zentropy.app import create_app
+    from zentropy.logging import configure
+
+    settings = load_settings()
+    configure(settings.log_level, settings.log_format)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+                log_config=None, proxy_headers=True, forwarded_allow_ips="*")
+
+
+@cli.command()
+def worker() -> None:
+    """Run the SAQ worker: jobs and cron jobs from the core and plugins."""
+    from zentropy.logging import configure
+    from zentropy.runtime import Runtime
+    from zentropy.worker.run import run_worker
+
+    settings = load_settings()
+    configure(settings.log_level, settings.log_format)
+
+    async def main() -> None:
+        runtime = await Runtime.start(settings)
+        try:
+            await run_worker(runtime)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply migrations (as the owner, DATABASE_URL) and provision the service role."""
+    from zentropy import embedded
+    from zentropy.db.migrate import head_revision, run_upgrade
+
+    settings = embedded.resolve(load_settings())
+    run_upgrade(settings.database_url, settings.database_app_user, settings.database_app_password)
+    click.echo(f"database at revision {head_revision()}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins(as_json: bool) -> None:
+    """List plugins: kinds, distribution, version, configured, and errors of failed ones."""
+    from zentropy.plugins import load_plugins
+
+    rows = load_plugins(load_settings()).info()
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(rows)).decode())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("plugin", "kinds", "distribution", "version", "configured", "error")
+    for row in rows:
+        table.add_row(row.name, ", ".join(row.kinds), row.distribution or "", row.version or "",
+                      "yes" if row.configured else "no", row.error or "; ".join(row.warnings))
+    Console(width=200).print(table)
+
+
+def main() -> None:
+    cli(prog_name="zentropy")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""Every table's model, imported in one place so Alembic and tests see the whole schema."""
+
+from zentropy.db.base import Base
+from zentropy.users.models import User, UserPreferences
+
+metadata = Base.metadata
+
+__all__ = ["User", "UserPreferences", "metadata"]
