@@ -1,0 +1,1 @@
+"""The google auth plugin (being written)."""

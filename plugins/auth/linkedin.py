@@ -1,0 +1,1 @@
+"""The linkedin auth plugin (being written)."""

@@ -1,0 +1,1 @@
+"""The magic_link auth plugin (being written)."""

@@ -1,0 +1,1 @@
+"""The openai llm plugin (being written)."""

@@ -1,0 +1,1 @@
+"""The openrouter llm plugin (being written)."""

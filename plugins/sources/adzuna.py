@@ -1,0 +1,1 @@
+"""The adzuna source plugin (being written)."""

@@ -1,0 +1,1 @@
+"""The arbeitnow source plugin (being written)."""

@@ -1,0 +1,1 @@
+"""The greenhouse source plugin (being written)."""

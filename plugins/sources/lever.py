@@ -1,0 +1,1 @@
+"""The lever source plugin (being written)."""

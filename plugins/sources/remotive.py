@@ -1,0 +1,1 @@
+"""The remotive source plugin (being written)."""

@@ -1,0 +1,1 @@
+"""The serpapi source plugin (being written)."""
