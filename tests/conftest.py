@@ -27,7 +27,7 @@ from zentropy.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / ".test-data"
-TEST_DATABASE = "zentropy_test"
+TEST_DATABASE = f"zentropy_test_{os.getpid()}"  # concurrent runs never share a database
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 
 
@@ -54,14 +54,16 @@ def server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-async def owner_url(server_url: str) -> str:
-    """A fresh, empty test database on the server; its owner URL."""
+async def owner_url(server_url: str) -> AsyncIterator[str]:
+    """A fresh, empty test database on the server (dropped afterwards); its owner URL."""
     admin = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)"))
         await conn.execute(text(f"CREATE DATABASE {TEST_DATABASE}"))
+    yield make_url(server_url).set(database=TEST_DATABASE).render_as_string(hide_password=False)
+    async with admin.connect() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)"))
     await admin.dispose()
-    return make_url(server_url).set(database=TEST_DATABASE).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
