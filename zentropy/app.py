@@ -52,7 +52,7 @@ class ZentropyPlugin(InitPluginProtocol):
         if owned and self.runtime.settings.in_process_worker:
             from zentropy.worker.run import run_worker
 
-            worker_task = asyncio.create_task(run_worker(self.runtime))
+            worker_task = asyncio.create_task(run_worker(self.runtime, handle_signals=False))
         try:
             yield
         finally:

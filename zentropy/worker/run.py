@@ -12,25 +12,45 @@ from zentropy.worker.jobs import collect
 log = logging.getLogger(__name__)
 
 
+class ZentropyWorker(Worker):
+    """SAQ's worker, but a stop waits only for jobs in flight: the upkeep loops (which sleep up to
+    a minute between rounds) are cancelled at once instead of sitting out the grace period."""
+
+    async def upkeep(self) -> list[asyncio.Task[None]]:
+        self._upkeep = await super().upkeep()
+        return self._upkeep
+
+    async def stop(self) -> None:
+        for task in getattr(self, "_upkeep", []):
+            task.cancel()
+        await super().stop()
+
+
 def build_worker(runtime: Runtime, **options: Any) -> Worker:
     functions, crons = collect(runtime.plugins)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["runtime"] = runtime
 
-    return Worker(
+    return ZentropyWorker(
         runtime.queue,
         functions=functions,
         cron_jobs=crons,
         concurrency=runtime.settings.worker_concurrency,
         startup=startup,
-        shutdown_grace_period_s=options.pop("shutdown_grace_period_s", 20),
+        # Idle dequeue loops wake each second, so a stop waits only for jobs in flight (up to the
+        # grace period) instead of always sitting out the whole grace period.
+        dequeue_timeout=options.pop("dequeue_timeout", 1.0),
+        shutdown_grace_period_s=options.pop("shutdown_grace_period_s", 30),
         **options,
     )
 
 
-async def run_worker(runtime: Runtime) -> None:
+async def run_worker(runtime: Runtime, *, handle_signals: bool = True) -> None:
+    """Run until stopped; inside `zentropy serve` the server owns SIGTERM/SIGINT, not the worker."""
     worker = build_worker(runtime)
+    if not handle_signals:
+        worker.SIGNALS = []
     log.info("worker started", extra={"queue": runtime.settings.queue_name})
     try:
         await worker.start()
