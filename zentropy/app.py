@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins import InitPluginProtocol
+from litestar.plugins.prometheus import PrometheusConfig
 
 from zentropy import __version__
 from zentropy.health.controller import HealthController
@@ -19,9 +20,9 @@ from zentropy.http.errors import EXCEPTION_HANDLERS
 from zentropy.http.request_id import request_id_middleware
 from zentropy.runtime import Runtime
 from zentropy.settings import Settings, get_settings
-from zentropy.system.controller import PluginsController
+from zentropy.system.controller import MetricsController, PluginsController
 
-CONTROLLERS = [HealthController, PluginsController]
+CONTROLLERS = [HealthController, PluginsController, MetricsController]
 
 
 class ZentropyPlugin(InitPluginProtocol):
@@ -36,6 +37,10 @@ class ZentropyPlugin(InitPluginProtocol):
         app_config.dependencies["runtime"] = Provide(self._runtime, sync_to_thread=False)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.lifespan.append(self._lifespan)
+        app_config.middleware.append(
+            PrometheusConfig(app_name="zentropy", prefix="zentropy", group_path=True,
+                             exclude=["^/metrics", "^/health"]).middleware
+        )
         return app_config
 
     def _runtime(self) -> Runtime:
