@@ -148,3 +148,53 @@ async def test_cron_runs_once_per_slot_with_two_worker_processes(tmp_path, migra
     counts = await redis.hgetall(marker)
     assert len(counts) >= 4, [w.stderr.read().decode()[-2000:] for w in workers]
     assert set(counts.values()) == {b"1"}, counts
+
+
+SLOW_JOB_PLUGIN = """
+import asyncio, os
+from zentropy.hookspecs import hookimpl
+
+async def slow(ctx, *, seconds: float):
+    await ctx["runtime"].redis.rpush(os.environ["SLOW_MARKER"], "started")
+    await asyncio.sleep(seconds)
+    await ctx["runtime"].redis.rpush(os.environ["SLOW_MARKER"], "finished")
+    return "done"
+
+@hookimpl
+def register_jobs(register):
+    register(slow)
+"""
+
+
+@pytest.mark.slow
+async def test_graceful_shutdown_finishes_short_jobs_and_requeues_long_ones(tmp_path, migrated, redis):
+    fake_distribution(tmp_path, "zentropy-slow", "1.0", "slow", "slow_plugin", SLOW_JOB_PLUGIN)
+    marker = f"test:slow:{uuid.uuid4().hex}"
+    queue_name = f"graceful-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENTROPY_")}
+    env.update(
+        PYTHONPATH=str(tmp_path), SLOW_MARKER=marker, ZENTROPY_PLUGINS="slow", ZENTROPY_QUEUE=queue_name,
+        DATABASE_URL=migrated.database_url, REDIS_URL=migrated.redis_url, ZENTROPY_WORKER_SHUTDOWN_GRACE="2",
+        DATABASE_APP_USER=migrated.database_app_user, DATABASE_APP_PASSWORD=migrated.database_app_password,
+    )
+    queue = RedisQueue(Redis.from_url(migrated.redis_url), name=queue_name)
+    short = await queue.enqueue("slow", seconds=1.0, timeout=60)
+    long = await queue.enqueue("slow", seconds=30.0, timeout=60, retries=3)
+    worker = subprocess.Popen([sys.executable, "-m", "zentropy.cli", "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if await redis.llen(marker) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert await redis.lrange(marker, 0, -1) == [b"started", b"started"]
+        worker.terminate()
+        worker.wait(30)
+        await short.refresh()
+        await long.refresh()
+        assert short.status == "complete" and short.result == "done"  # finished within the grace period
+        assert long.status == "queued" and long.attempts == 1  # went back to the queue, not lost
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        await queue.disconnect()

@@ -154,6 +154,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = "json"
     queue_name: Annotated[str, env("ZENTROPY_QUEUE", doc="SAQ queue name.")] = "zentropy"
     worker_concurrency: Annotated[int, msgspec.Meta(ge=1), env("ZENTROPY_WORKER_CONCURRENCY")] = 10
+    worker_shutdown_grace: Annotated[
+        int, msgspec.Meta(ge=0),
+        env("ZENTROPY_WORKER_SHUTDOWN_GRACE", doc="Seconds a stopping worker lets jobs in flight "
+            "finish; the rest go back to the queue."),
+    ] = 30
     in_process_worker: Annotated[
         bool | None,
         env("ZENTROPY_IN_PROCESS_WORKER", doc="Run the worker inside `zentropy serve`. "

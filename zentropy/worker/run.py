@@ -41,7 +41,7 @@ def build_worker(runtime: Runtime, **options: Any) -> Worker:
         # Idle dequeue loops wake each second, so a stop waits only for jobs in flight (up to the
         # grace period) instead of always sitting out the whole grace period.
         dequeue_timeout=options.pop("dequeue_timeout", 1.0),
-        shutdown_grace_period_s=options.pop("shutdown_grace_period_s", 30),
+        shutdown_grace_period_s=options.pop("shutdown_grace_period_s", runtime.settings.worker_shutdown_grace),
         **options,
     )
 
