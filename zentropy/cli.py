@@ -96,6 +96,36 @@ def plugins(as_json: bool) -> None:
     Console(width=200).print(table)
 
 
+
+@cli.command("settings")
+@click.option("--example", is_flag=True, help="Print a commented .env.example of every setting.")
+def settings_command(example: bool) -> None:
+    """List every setting of the core and the loaded plugins (secrets are never shown)."""
+    from zentropy.plugins import load_plugins
+    from zentropy.settings import describe, environment, example_env
+
+    classes = load_plugins(load_settings()).settings_classes()
+    if example:
+        click.echo(example_env(classes), nl=False)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    current = environment()
+    table = Table("plugin", "variable", "set", "default", "meaning")
+    for plugin, plugin_classes in classes.items():
+        for cls in plugin_classes:
+            for item in describe(cls):
+                state = "yes" if current.get(item.var) else ("REQUIRED" if item.required else "")
+                default = "" if item.secret or item.default is None else str(item.default)
+                table.add_row(plugin, item.var, state, default, item.doc)
+    Console(width=200).print(table)
+
+from zentropy.llm.cli import llm  # noqa: E402
+
+cli.add_command(llm)
+
+
 def main() -> None:
     cli(prog_name="zentropy")
 

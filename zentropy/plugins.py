@@ -139,7 +139,7 @@ class Plugins:
         out: dict[str, list[type]] = {}
         for plugin, cls in self.objects("register_settings"):
             out.setdefault(plugin, []).append(cls)
-        return out
+        return dict(sorted(out.items(), key=lambda item: (item[0] != "core", item[0])))
 
     # -- reporting -------------------------------------------------------------------------
     def info(self) -> list[PluginInfo]:
