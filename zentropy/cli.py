@@ -121,10 +121,6 @@ def settings_command(example: bool) -> None:
                 table.add_row(plugin, item.var, state, default, item.doc)
     Console(width=200).print(table)
 
-from zentropy.llm.cli import llm  # noqa: E402
-
-cli.add_command(llm)
-
 
 def main() -> None:
     cli(prog_name="zentropy")
