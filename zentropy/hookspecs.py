@@ -30,8 +30,9 @@ def register_settings(register: Callable[[type], None]) -> None:
 def register_sources(register: Callable[[Any], None]) -> None:
     """Register job sources.
 
-    Call pattern: `register(source)` with an object that follows `zentropy.sources.Source`:
-    `info` (name, tier, cost, limits, TTL, attribution, honoured fields) and
+    Call pattern: `register(SourceClass)` with a `zentropy.sources.SourceFactory`, usually the
+    source class: `info` (name, tier, cost, limits, TTL, attribution, honoured fields) and
+    `settings` readable on the class; the core builds it with its `SourceHTTP` and calls
     `async search(query, cursor) -> Page`, optionally `async fetch(external_id)`.
     """
 
@@ -73,3 +74,4 @@ def register_cron_jobs(register: Callable[..., None]) -> None:
     Call pattern: `register(async_function, cron="*/5 * * * *", timeout=300)`. However many
     workers run, each schedule slot runs once.
     """
+

@@ -7,17 +7,21 @@ of normalized `Posting`s.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import msgspec
+
+if TYPE_CHECKING:
+    from zentropy.sources.http import SourceHTTP
 
 Tier = Literal["free", "premium"]
 RemotePolicy = Literal["remote", "hybrid", "onsite", "unknown"]
 EmploymentType = Literal["full_time", "part_time", "contract", "permanent", "temporary", "internship"]
 SalaryPeriod = Literal["year", "month", "week", "day", "hour"]
+SortBy = Literal["relevance", "date", "salary"]
 SEARCH_FIELDS = frozenset(
     {"keywords", "location", "country", "remote_only", "posted_within_days", "salary_min",
-     "employment_type", "page_size"}
+     "employment_type", "page_size", "distance_km", "sort_by"}
 )
 DEFAULT_CONTENT_TTL = 24 * 3600
 
@@ -31,6 +35,8 @@ class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
     salary_min: int | None = None
     employment_type: EmploymentType | None = None
     page_size: int = 20
+    distance_km: int | None = None  # radius around `location`
+    sort_by: SortBy | None = None  # None: the source's own order
 
 
 class Salary(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,11 +95,40 @@ class SourceInfo(msgspec.Struct, frozen=True, kw_only=True):
     supports_fetch: bool = False
 
 
+class Quota(msgspec.Struct, frozen=True, kw_only=True):
+    """What a source's account has left, as the provider reports it (e.g. SerpApi `/account.json`)."""
+
+    remaining: float
+    limit: float | None = None
+    used: float | None = None
+
+
 @runtime_checkable
 class Source(Protocol):
+    """A source instance: built by the core with its `SourceHTTP` (see `SourceFactory`).
+
+    Optional methods: `async fetch(external_id) -> Posting | None` (when `info.supports_fetch`),
+    `async quota() -> Quota | None` (the provider's remaining credits; the core then keeps a
+    budget shared by all processes and makes no call once it is spent).
+    """
+
     info: SourceInfo
 
     async def search(self, query: SearchQuery, cursor: str | None = None) -> Page: ...
+
+
+@runtime_checkable
+class SourceFactory(Protocol):
+    """What a plugin registers with `register_sources`: usually the source class itself.
+
+    `info` is readable without building; `settings` (a settings Struct, optional) decides whether
+    the source is configured; calling the factory with the core's `SourceHTTP` builds the source.
+    """
+
+    info: SourceInfo
+    settings: ClassVar[type | None]
+
+    def __call__(self, http: SourceHTTP) -> Source: ...
 
 
 class SourceError(Exception):
@@ -103,4 +138,23 @@ class SourceError(Exception):
         super().__init__(f"{source}: {message}")
         self.source = source
         self.code = code
+        self.message = message
         self.retry_after = retry_after
+
+
+# The stable `SourceError.code`s the core raises (plugins may raise any of them too).
+ERROR_CODES = {
+    "unknown_source": "no source of that name is registered",
+    "not_configured": "the source's required settings are missing or malformed",
+    "unsupported_query": "the source cannot serve this search (e.g. a country it does not cover)",
+    "auth_failed": "the provider refused the credentials (HTTP 401/403); the message names the setting",
+    "payment_required": "the provider wants payment (HTTP 402); the message names the setting",
+    "rate_limited": "over a short-window rate limit (ours or the provider's 429); see retry_after",
+    "quota_exhausted": "a daily-or-longer quota or the account's credits are spent; see retry_after",
+    "circuit_open": "the source failed repeatedly and is paused; see retry_after",
+    "timeout": "the provider did not answer in time",
+    "unavailable": "the provider failed (5xx, connection refused or reset)",
+    "bad_response": "the response could not be read (bad JSON, cut short, too large, wrong shape)",
+    "bad_request": "the provider rejected the request (other 4xx)",
+    "not_found": "the provider has no such resource (HTTP 404)",
+}

@@ -1,0 +1,53 @@
+"""Paging for sources that cannot search: read their listings in order, keep what matches.
+
+Free boards (Remotive, Arbeitnow, Greenhouse and Lever boards) hand out whole listings; the source
+filters them with `normalize.matches` and pages through the matches with a cursor
+"listing:offset", reading at most `max_listings` listings for one page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from zentropy.sources.contract import Page, Posting, SourceError
+
+
+class Listing(msgspec.Struct, kw_only=True):
+    postings: list[Posting]
+    skipped: int = 0
+    last: bool = True  # no listing follows this one
+
+
+def parse_cursor(source: str, cursor: str | None) -> tuple[int, int]:
+    if not cursor:
+        return 0, 0
+    unit, _, offset = cursor.partition(":")
+    if not (unit.isdigit() and offset.isdigit()):
+        raise SourceError(source, "unsupported_query", "the cursor is not one this source issued")
+    return int(unit), int(offset)
+
+
+async def scan(source: str, cursor: str | None, size: int, load: Callable[[int], Awaitable[Listing]],
+               keep: Callable[[Posting], bool], *, max_listings: int = 5) -> Page:
+    """One page of matches, reading listings `load(0)`, `load(1)`, ... from where `cursor` left off."""
+    unit, offset = parse_cursor(source, cursor)
+    postings: list[Posting] = []
+    skipped = 0
+    read = 0
+    while len(postings) < size and read < max_listings:
+        listing = await load(unit)
+        read += 1
+        if offset == 0:
+            skipped += listing.skipped  # counted once, when the listing is first paged
+        matched = [p for p in listing.postings if keep(p)]
+        taken = matched[offset: offset + size - len(postings)]
+        postings.extend(taken)
+        offset += len(taken)
+        if offset < len(matched):
+            return Page(postings=postings, next_cursor=f"{unit}:{offset}", skipped=skipped)
+        if listing.last:
+            return Page(postings=postings, next_cursor=None, skipped=skipped)
+        unit, offset = unit + 1, 0
+    return Page(postings=postings, next_cursor=f"{unit}:{offset}", skipped=skipped)
