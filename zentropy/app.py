@@ -15,14 +15,20 @@ from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig
 
 from zentropy import __version__
+from zentropy.auth.controller import AuthController
+from zentropy.auth.pages import PagesController
+from zentropy.auth.plugin import AuthPlugin
 from zentropy.health.controller import HealthController
 from zentropy.http.errors import EXCEPTION_HANDLERS
 from zentropy.http.request_id import request_id_middleware
+from zentropy.llm.controller import LLMAccountController
 from zentropy.runtime import Runtime
 from zentropy.settings import Settings, get_settings
 from zentropy.system.controller import MetricsController, PluginsController
+from zentropy.users.controller import MeController
 
-CONTROLLERS = [HealthController, PluginsController, MetricsController]
+CONTROLLERS = [HealthController, PluginsController, MetricsController, AuthController, MeController, PagesController,
+               LLMAccountController]
 
 
 class ZentropyPlugin(InitPluginProtocol):
@@ -73,7 +79,7 @@ class ZentropyPlugin(InitPluginProtocol):
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
     settings = runtime.settings if runtime is not None else (settings or get_settings())
     app = Litestar(
-        plugins=[ZentropyPlugin(settings, runtime)],
+        plugins=[ZentropyPlugin(settings, runtime), AuthPlugin()],
         logging_config=None,  # zentropy.logging configures structured logs
         openapi_config=OpenAPIConfig(
             title="Zentropy", version=__version__, path="/schema", render_plugins=[ScalarRenderPlugin()]

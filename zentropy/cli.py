@@ -121,6 +121,10 @@ def settings_command(example: bool) -> None:
                 table.add_row(plugin, item.var, state, default, item.doc)
     Console(width=200).print(table)
 
+from zentropy.llm.cli import llm  # noqa: E402
+
+cli.add_command(llm)
+
 from zentropy.sources.cli import sources  # noqa: E402
 
 cli.add_command(sources)
