@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench install clean chromium
 
-$(STAMP): pyproject.toml examples/zentropy-hello/pyproject.toml
+$(STAMP): pyproject.toml Makefile examples/zentropy-hello/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=70" wheel
 	$(BIN)/python -m pip install --quiet -e ".[test]"
