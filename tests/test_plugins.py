@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -58,8 +59,54 @@ def test_bundled_plugins_load_through_entry_points():
 def test_example_package_loads_through_its_entry_point(example_install):
     row = plugins_json(example_install)["hello"]
     assert row["distribution"] == "zentropy-hello" and row["version"] == "0.1.0"
-    assert row["kinds"] == ["jobs"]
-    assert row["configured"] is True and row["error"] is None
+    assert row["kinds"] == ["jobs", "source"]
+    assert row["configured"] is False and row["error"] is None  # HELLO_FEED_URL is not set
+    configured = plugins_json(example_install, env={"HELLO_FEED_URL": "http://127.0.0.1:9/jobs.json"})["hello"]
+    assert configured["configured"] is True
+
+
+@pytest.fixture
+def hello_feed():
+    """A loopback server for the example plugin's JSON feed."""
+    import http.server
+    import threading
+
+    feed = json.dumps({"jobs": [
+        {"id": "1", "title": "Python Developer", "company": "Hello Corp", "url": "https://hello.example/1",
+         "description": "<p>Write <b>Python</b> &amp; SQL</p>", "published": "2026-11-20T09:00:00Z", "remote": True},
+        {"id": "2", "title": "Chef", "company": "Hello Bistro", "url": "https://hello.example/2",
+         "description": "Cook", "published": "2026-11-21T09:00:00Z"},
+        {"title": "no id: skipped and counted"},
+    ]}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(feed)))
+            self.end_headers()
+            self.wfile.write(feed)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jobs.json"
+    server.shutdown()
+
+
+@pytest.mark.slow
+def test_example_source_runs_through_the_core(example_install, hello_feed, migrated):
+    env = {"HELLO_FEED_URL": hello_feed, "ZENTROPY_PLUGINS": "hello", "DATABASE_URL": migrated.database_url,
+           "DATABASE_APP_USER": migrated.database_app_user, "DATABASE_APP_PASSWORD": migrated.database_app_password,
+           "REDIS_URL": migrated.redis_url, "ZENTROPY_SOURCES_KEY_PREFIX": f"hello-{uuid.uuid4().hex[:8]}"}
+    result = run_cli("sources", "try", "hello", "python", "--json", path=[example_install], env=env)
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout)
+    assert [p["title"] for p in page["postings"]] == ["Python Developer"]
+    assert page["postings"][0]["description_text"] == "Write Python & SQL"
+    assert page["skipped"] == 1 and page["attribution"] == "Jobs from the hello feed"
 
 
 def test_failing_plugins_are_listed_with_their_error_and_do_not_stop_others(tmp_path, example_install):
