@@ -75,3 +75,11 @@ def register_cron_jobs(register: Callable[..., None]) -> None:
     workers run, each schedule slot runs once.
     """
 
+
+@hookspec
+def register_company_aliases(register: Callable[[str, str], None]) -> None:
+    """Register company name aliases for cross-source dedup.
+
+    Call pattern: `register("facebook", "meta")`: postings from either name are one employer.
+    Names are normalized (case, punctuation, legal forms) before they are compared.
+    """

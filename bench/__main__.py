@@ -1,0 +1,53 @@
+"""`python -m bench [NAME ...] [options]`: run benchmarks, write their sections of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from bench.report import DOC, write_section
+
+BENCHES = ("dedup", "ingest")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run ({', '.join(BENCHES)}); "
+                        "default: all")
+    parser.add_argument("--n", type=int, default=100_000, help="ingest: postings to ingest (default 100000)")
+    parser.add_argument("--page-size", type=int, default=100, help="ingest: postings per source page (default 100)")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="ingest: pages ingested at once, as concurrent worker jobs would (default 1)")
+    parser.add_argument("--catalog-sizes", default="10000,1000000",
+                        help="ingest: catalog sizes to measure the per-posting cost at (default 10000,1000000)")
+    parser.add_argument("--probe", type=int, default=5000, help="ingest: postings ingested at each catalog size")
+    parser.add_argument("--no-write", action="store_true", help=f"print results instead of writing {DOC.name}")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(BENCHES)}")
+    for name in args.names or BENCHES:
+        started = time.perf_counter()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"== {name}", flush=True)
+        if name == "dedup":
+            from bench import dedup
+            body = dedup.run()
+        else:
+            from bench import ingest
+            body = ingest.run(args.n, args.page_size, args.concurrency,
+                              [int(s) for s in args.catalog_sizes.split(",") if s], args.probe)
+        body += (f"\n\n_Run `python -m bench {name}` ({time.perf_counter() - started:.0f} s; "
+                 f"load average {load:.1f} at the start)._")
+        if args.no_write:
+            print(body)
+        else:
+            write_section(name, body)
+            print(f"wrote the {name} section of {DOC}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

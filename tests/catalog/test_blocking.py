@@ -1,0 +1,67 @@
+"""Candidate blocking: placing a posting probes an index per key, never scans the catalog."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import text
+
+from tests.catalog.conftest import NOW, posting, source
+from zentropy.catalog import ingest, store
+from zentropy.dedup.fingerprints import BANDS
+from zentropy.dedup.keys import dedup_keys
+
+SYLLABLES = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "vu", "xe", "zo", "bri", "dan", "fel", "gor", "hum"]
+
+
+def words(rng: random.Random, n: int) -> str:
+    return " ".join("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 3))) for _ in range(n))
+
+
+def many_postings(n: int, seed: int = 3) -> list:
+    rng = random.Random(seed)
+    return [posting(f"bulk-{i}", title=f"{words(rng, 2).title()} Engineer", company=f"Company {i % 700}",
+                    locations=[f"City {i % 90}"], description_text=words(rng, 160)) for i in range(n)]
+
+
+async def explain(runtime, sql: str, *args) -> str:
+    async with runtime.db.session() as session:
+        conn = await store.begin(session)
+        return "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *args))
+
+
+async def test_candidate_lookups_use_the_indexes_at_a_few_thousand_postings(catalog, owner_engine):
+    bulk = many_postings(3000)
+    ids = []
+    for start in range(0, len(bulk), 500):
+        report = await ingest(catalog, source(), bulk[start:start + 500], now=NOW)
+        ids += [r.posting_id for r in report.results]
+    probe = dedup_keys(many_postings(100, seed=4))
+    keys = sorted({k for p in probe for k in p.lookup_keys})
+    for analyzed in (False, True):  # fresh statistics or none: the plan must not depend on them
+        if analyzed:
+            async with owner_engine.begin() as conn:
+                await conn.execute(text("ANALYZE postings, posting_keys"))
+        plan = await explain(catalog, store.CANDIDATE_KEYS, keys, store.HOT_KEY)
+        assert "pk_posting_keys" in plan and "Seq Scan on posting_keys" not in plan, plan
+        plan = await explain(catalog, store.CANDIDATE_ROWS, ids[::150])  # a page's few candidates
+        assert "pk_postings" in plan and "Seq Scan on postings" not in plan, plan
+        plan = await explain(catalog, store.LISTINGS, "adzuna", [f"bulk-{i}" for i in range(100)])
+        assert "uq_posting_sources_source_external_id" in plan and "Seq Scan" not in plan, plan
+
+
+async def test_a_key_shared_by_many_postings_is_boilerplate_and_skipped(catalog):
+    shared = "We are an equal opportunity employer and value diversity at our company. " * 3
+    rng = random.Random(9)
+    bulk = [posting(f"eeo-{i}", title=f"{words(rng, 2).title()} Analyst", company=f"Employer {i}",
+                    locations=[f"Town {i}"], description_text=shared) for i in range(store.HOT_KEY + 5)]
+    report = await ingest(catalog, source(), bulk, now=NOW)
+    assert report.new == len(bulk)  # one paragraph, different employers and jobs: not duplicates
+    first = dedup_keys(bulk[:1])[0]
+    async with catalog.db.session() as session:
+        conn = await store.begin(session)
+        found = await store.candidates(conn, first.lookup_keys)
+    # every band of the shared paragraph is hot: the only candidate left is the posting itself,
+    # through its own identity key
+    assert list(found.keys_of) == [report.results[0].posting_id]
+    assert len(found.by_key) == 1 and len(found.hot) == BANDS

@@ -1,0 +1,1 @@
+"""The labeled duplicate / non-duplicate pairs the dedup threshold is chosen on."""
