@@ -22,6 +22,7 @@ KINDS = {
     "register_identity_providers": "auth",
     "register_jobs": "jobs",
     "register_cron_jobs": "jobs",
+    "register_company_aliases": "dedup",
 }
 
 
@@ -83,8 +84,9 @@ class Plugins:
     def _call_all_hooks(self) -> None:
         """Call every registration hook once now, so a plugin that fails to register shows as failed."""
         self._registered.clear()
-        for hook_name in KINDS.keys() | {"register_settings"}:
-            self.collect(hook_name)
+        for hook_name, caller in vars(self.pm.hook).items():
+            if isinstance(caller, pluggy.HookCaller) and caller.has_spec():
+                self.collect(hook_name)
 
     def _fail(self, name: str, exc: BaseException, ep: importlib.metadata.EntryPoint | None = None) -> None:
         error = f"{type(exc).__name__}: {exc}"
