@@ -9,7 +9,7 @@ import time
 
 from bench.report import DOC, write_section
 
-BENCHES = ("dedup", "ingest")
+BENCHES = ("dedup", "ingest", "search", "tiers", "extraction", "purge")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog-sizes", default="10000,1000000",
                         help="ingest: catalog sizes to measure the per-posting cost at (default 10000,1000000)")
     parser.add_argument("--probe", type=int, default=5000, help="ingest: postings ingested at each catalog size")
+    parser.add_argument("--purge-n", type=int, default=1_000_000,
+                        help="purge: expired contents to purge (default 1000000; `python -m bench.purge` has more options)")
+    parser.add_argument("--extraction-n", type=int, default=300, help="extraction: postings to extract (default 300)")
     parser.add_argument("--no-write", action="store_true", help=f"print results instead of writing {DOC.name}")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHES]
@@ -35,6 +38,18 @@ def main(argv: list[str] | None = None) -> int:
         if name == "dedup":
             from bench import dedup
             body = dedup.run()
+        elif name == "search":  # cache-tier search (needs wrk)
+            from bench import search
+            body = search.run()
+        elif name == "extraction":  # LLM extraction throughput and cost per 1,000 postings
+            from bench import extraction
+            body = extraction.run(args.extraction_n)
+        elif name == "purge":  # content purge vs a plain batched DELETE
+            from bench import purge
+            body = purge.run(args.purge_n)
+        elif name == "tiers":  # tier economics
+            from bench import tiers
+            body = tiers.run()
         else:
             from bench import ingest
             body = ingest.run(args.n, args.page_size, args.concurrency,

@@ -4,6 +4,7 @@ rows into the same tables; and the per-posting cost at a small and a large catal
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections import defaultdict
@@ -150,17 +151,30 @@ async def prefill(owner_url: str, postings: Iterable[Posting], chunk: int = 20_0
     return count
 
 
-async def cost_at(size: int, probe: int, page_size: int, concurrency: int) -> dict:
-    """Microseconds per posting to ingest `probe` postings into a catalog of `size`."""
-    postings = stream(size + probe, seed=23)
-    async with bench_database() as (owner_url, runtime):
-        await prefill(owner_url, itertools.islice(postings, size))
-        rest = list(postings)
-        # warm up: the first page pays for imports and caches
-        await run_ingest(runtime, rest[:page_size], page_size)
-        seconds, totals = await run_ingest(runtime, rest[page_size:], page_size, concurrency)
-    measured = probe - page_size
-    return {"size": size, "probe": measured, "us_per_posting": seconds / measured * 1e6, "totals": totals}
+async def costs_at(sizes: list[int], probe: int, page_size: int, concurrency: int, rounds: int = 10) -> list[dict]:
+    """Microseconds per posting to ingest `probe` postings into catalogs of each size. The catalogs
+    are built first, then ingested into in turn, a slice of the probe at a time, so that a change in
+    the machine's load during the run weighs on every size alike."""
+    async with contextlib.AsyncExitStack() as stack:
+        catalogs = []
+        for size in sizes:
+            owner_url, runtime = await stack.enter_async_context(bench_database())
+            postings = stream(size + probe, seed=23)
+            await prefill(owner_url, itertools.islice(postings, size))
+            rest = list(postings)
+            await run_ingest(runtime, rest[:page_size], page_size)  # warm-up: imports, caches
+            catalogs.append({"size": size, "runtime": runtime, "rest": rest[page_size:], "seconds": 0.0,
+                             "totals": defaultdict(int)})
+        step = -(-len(catalogs[0]["rest"]) // rounds)
+        for r in range(rounds):
+            for c in catalogs:
+                seconds, totals = await run_ingest(c["runtime"], c["rest"][r * step:(r + 1) * step], page_size,
+                                                   concurrency)
+                c["seconds"] += seconds
+                for k, v in totals.items():
+                    c["totals"][k] += v
+    return [{"size": c["size"], "probe": len(c["rest"]), "us_per_posting": c["seconds"] / len(c["rest"]) * 1e6,
+             "totals": dict(c["totals"])} for c in catalogs]
 
 
 def render(result: dict, costs: list[dict]) -> str:
@@ -201,7 +215,8 @@ def render(result: dict, costs: list[dict]) -> str:
         "A catalog prefilled to the size shown (metadata, listings and blocking keys; a large catalog's older "
         "content has expired) and its tables and indexes read once into the buffer cache, as a running "
         "service's would be; then postings of the same stream ingested (about 30% of them re-listings of jobs "
-        "anywhere in the catalog).",
+        "anywhere in the catalog), into each catalog in turn, a tenth of them at a time, so that changes in the "
+        "machine's load during the run weigh on every size alike.",
         "",
         "| catalog size | postings ingested | µs per posting | vs smallest |",
         "|---:|---:|---:|---:|",
@@ -217,10 +232,9 @@ def render(result: dict, costs: list[dict]) -> str:
 async def main(n: int, page_size: int, concurrency: int, sizes: list[int], probe: int) -> str:
     result = await throughput(n, page_size, concurrency)
     print(f"ingest {n / result['ingest_seconds']:,.0f}/s, COPY {n / result['copy_seconds']:,.0f}/s", flush=True)
-    costs = []
-    for size in sizes:
-        costs.append(await cost_at(size, probe, page_size, concurrency))
-        print(f"catalog {size:,}: {costs[-1]['us_per_posting']:,.0f} µs/posting", flush=True)
+    costs = await costs_at(sizes, probe, page_size, concurrency)
+    for c in costs:
+        print(f"catalog {c['size']:,}: {c['us_per_posting']:,.0f} µs/posting", flush=True)
     return render(result, costs)
 
 

@@ -106,3 +106,13 @@ async def test_documented_start_commands_run_against_postgres_and_redis(migrated
             p.terminate()
         for p in procs:
             p.wait(30)
+
+
+def test_env_example_lists_every_setting_with_its_meaning():
+    """.env.example is `zentropy settings --example` with every bundled plugin loaded: regenerate it
+    with `ZENTROPY_PLUGINS= .venv/bin/zentropy settings --example > .env.example`."""
+    from tests.plugin_packages import run_cli
+
+    result = run_cli("settings", "--example", env={"ZENTROPY_PLUGINS": os.environ["ZENTROPY_PLUGINS"]})
+    assert result.returncode == 0, result.stderr
+    assert (ROOT / ".env.example").read_text() == result.stdout

@@ -15,20 +15,28 @@ from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig
 
 from zentropy import __version__
+from zentropy.accounts.controller import AccountDataController, delete_account
 from zentropy.auth.controller import AuthController
 from zentropy.auth.pages import PagesController
 from zentropy.auth.plugin import AuthPlugin
+from zentropy.feed.controller import FeedController, SavedSearchController
 from zentropy.health.controller import HealthController
 from zentropy.http.errors import EXCEPTION_HANDLERS
 from zentropy.http.request_id import request_id_middleware
 from zentropy.llm.controller import LLMAccountController
+from zentropy.matching.controller import MatchController
+from zentropy.postings.controller import JobsController
+from zentropy.quotas.controller import QuotasController
 from zentropy.runtime import Runtime
+from zentropy.search.controller import SearchController, SourcesController
 from zentropy.settings import Settings, get_settings
 from zentropy.system.controller import MetricsController, PluginsController
 from zentropy.users.controller import MeController
 
 CONTROLLERS = [HealthController, PluginsController, MetricsController, AuthController, MeController, PagesController,
-               LLMAccountController]
+               LLMAccountController, AccountDataController, delete_account, SearchController, SourcesController,
+               SavedSearchController, FeedController, QuotasController, JobsController,
+               MatchController]
 
 
 class ZentropyPlugin(InitPluginProtocol):

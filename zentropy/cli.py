@@ -129,6 +129,18 @@ from zentropy.sources.cli import sources  # noqa: E402
 
 cli.add_command(sources)
 
+from zentropy.search.cli import fetch  # noqa: E402
+
+cli.add_command(fetch)
+
+from zentropy.accounts.cli import users  # noqa: E402
+
+cli.add_command(users)
+
+from zentropy.purge.cli import purge_command  # noqa: E402
+
+cli.add_command(purge_command)
+
 
 def main() -> None:
     cli(prog_name="zentropy")

@@ -31,6 +31,7 @@ from zentropy.dedup.companies import CompanyAliases
 from zentropy.dedup.keys import DedupKeys, dedup_keys
 from zentropy.dedup.merge import CanonicalPosting, merge, new_canonical
 from zentropy.dedup.score import decide
+from zentropy.purge.settings import content_ttl
 from zentropy.sources.contract import Posting, SourceInfo
 
 _ALIASES = "catalog.company_aliases"
@@ -88,7 +89,7 @@ async def ingest(runtime, source_info: SourceInfo, postings: Sequence[Posting], 
     """Place `postings` (one page of `source_info`'s) in the catalog. `now` is the fetch time
     (default: the clock); `content_ttl_seconds` overrides the source's content TTL."""
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    ttl = source_info.content_ttl_seconds if content_ttl_seconds is None else content_ttl_seconds
+    ttl = content_ttl(runtime, source_info) if content_ttl_seconds is None else content_ttl_seconds
     prepared, skipped = _prepare(postings, company_aliases(runtime), now, ttl)
     if not prepared:
         return IngestReport.of(source_info.name, [], skipped)

@@ -23,7 +23,7 @@ from zentropy.dedup.keys import DedupKeys
 from zentropy.dedup.merge import CanonicalPosting
 
 INGEST_LOCK = 7361029384756  # pg_advisory_xact_lock key: one ingest writes the catalog at a time
-HOT_KEY = 32  # a blocking key with this many postings is boilerplate, not evidence
+HOT_KEY = 8  # a blocking key with this many postings is boilerplate (or bulk posting), not evidence
 
 POSTING_COLUMNS: dict[str, str] = {  # column -> type
     "id": "bigint", "title": "text", "company": "text", "locations": "text[]", "country": "text",

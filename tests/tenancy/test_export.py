@@ -1,0 +1,136 @@
+"""GET /api/v1/me/export: all of the user's data, in the format docs/privacy.md documents."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import text
+
+from tests.conftest import ROOT
+from tests.tenancy.conftest import Person, new_email, new_marker, sign_in, sign_up
+from zentropy.accounts.export import FORMAT, Export
+from zentropy.accounts.tables import tenant_tables
+from zentropy.auth.tokens import keyed_hash
+from zentropy.feed.service import add_to_feed
+from zentropy.llm.metering import CallRecord, record
+
+SECTIONS = {"users": "profile", "accounts": "linked_accounts", "sessions": "sessions",
+            "user_preferences": "preferences", "llm_user_keys": "llm_keys", "llm_usage": "llm_usage"}
+
+
+async def with_data(api, inbox, rt) -> tuple[Person, str]:  # noqa: ANN001
+    """A person with data of every kind; (person, their stored provider key)."""
+    person = await sign_up(api, inbox)
+    key = f"sk-or-v1-{person.marker}-{uuid.uuid4().hex}"
+    assert (await api.put("/api/v1/me/llm-key", json={"key": key}, headers=person.headers)).status_code == 200
+    assert (await api.post("/api/v1/searches", json={"keywords": f"python {person.marker}"},
+                           headers=person.headers)).status_code == 202
+    saved = await api.post("/api/v1/saved-searches", json={"name": f"{person.marker} daily", "keywords": "go"},
+                           headers=person.headers)
+    assert saved.status_code == 201
+    await add_to_feed(rt, uuid.UUID(person.user_id), uuid.UUID(saved.json()["id"]), [7_000_000_001])
+    await record(rt.db, CallRecord(user_id=uuid.UUID(person.user_id), task=f"extraction {person.marker}",
+                                   provider="openrouter", model="m", latency_ms=3, status="ok", cost=0.002))
+    return person, key
+
+
+async def test_the_export_holds_the_users_data_and_no_one_elses(api, tenancy_inbox, tenancy_rt, settings):
+    me, my_key = await with_data(api, tenancy_inbox, tenancy_rt)
+    other, other_key = await with_data(api, tenancy_inbox, tenancy_rt)
+    response = await api.get("/api/v1/me/export", headers=me.headers)
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith('attachment; filename="zentropy-export-')
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+
+    assert body["format"] == FORMAT and body["user_id"] == me.user_id
+    assert body["profile"]["email"] == me.email and body["profile"]["disabled_at"] is None
+    assert [(a["provider"], a["subject"]) for a in body["linked_accounts"]] == [("magic-link", me.email)]
+    assert len(body["sessions"]) == 1 and "token_hash" not in body["sessions"][0]
+    assert me.marker in body["preferences"]["skills"]
+    assert body["llm_keys"] == [{"provider": "openrouter", "stored": True,
+                                 "created_at": body["llm_keys"][0]["created_at"],
+                                 "updated_at": body["llm_keys"][0]["updated_at"]}]
+    assert [u["task"] for u in body["llm_usage"]] == [f"extraction {me.marker}"]
+    assert body["llm_usage"][0]["cost_usd"] == 0.002
+    tables = body["tables"]
+    assert [s["query"]["keywords"] for s in tables["searches"]] == [f"python {me.marker.lower()}"]
+    assert [s["name"] for s in tables["saved_searches"]] == [f"{me.marker} daily"]
+    assert [f["posting_id"] for f in tables["feed_entries"]] == [7_000_000_001]
+    assert body["withheld"]["sessions"] == ["token_hash"] and body["withheld"]["llm_user_keys"] == ["ciphertext"]
+    for name, rows in tables.items():
+        assert all(row["user_id"] == me.user_id for row in rows), name
+
+    raw = response.text
+    for secret in (my_key, other_key, me.token, other.token, keyed_hash(settings.secret_key, "session", me.token)):
+        assert secret not in raw
+    for foreign in (other.marker, other.email, other.user_id):
+        assert foreign not in raw
+
+
+async def test_every_tenant_table_is_in_the_export(api, tenancy_inbox, runtime):
+    person = await sign_up(api, tenancy_inbox)
+    body = (await api.get("/api/v1/me/export", headers=person.headers)).json()
+    async with runtime.db.session() as s:
+        names = {t.name for t in await tenant_tables(s)}
+    assert names == set(body["tables"]) | set(SECTIONS)
+    assert set(SECTIONS.values()) <= set(body)
+
+
+async def test_a_new_tenant_table_is_exported_and_deleted_without_any_change(api, tenancy_inbox, owner_engine,
+                                                                            settings):
+    """A feature's table with `user_id` is found at run time; secrets in it are withheld."""
+    me, other = await sign_up(api, tenancy_inbox), await sign_up(api, tenancy_inbox)
+    table = f"probe_{uuid.uuid4().hex[:8]}"
+    async with owner_engine.begin() as conn:
+        await conn.execute(text(
+            f"CREATE TABLE {table} (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+            f"user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE, note text, reset_hash text, blob bytea)"))
+        await conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+        await conn.execute(text(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))
+        await conn.execute(text(f"CREATE POLICY tenant_isolation ON {table} USING (user_id = zentropy_current_user()) "
+                                f"WITH CHECK (user_id = zentropy_current_user())"))
+        await conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {settings.database_app_user}"))
+        for person in (me, other):
+            await conn.execute(text(f"INSERT INTO {table} (user_id, note, reset_hash, blob) "
+                                    f"VALUES (:u, :n, 'h-{person.marker}', '\\xdeadbeef')"),
+                               {"u": person.user_id, "n": f"note {person.marker}"})
+    try:
+        body = (await api.get("/api/v1/me/export", headers=me.headers)).json()
+        assert [(r["note"], sorted(r)) for r in body["tables"][table]] == [
+            (f"note {me.marker}", ["id", "note", "user_id"])]
+        assert body["withheld"][table] == ["reset_hash", "blob"]
+        assert (await api.delete("/api/v1/me", headers=me.headers)).status_code == 204
+        async with owner_engine.connect() as conn:
+            left = (await conn.execute(text(f"SELECT user_id::text FROM {table}"))).scalars().all()
+        assert left == [other.user_id]
+    finally:
+        async with owner_engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE {table}"))
+
+
+async def test_export_needs_a_session_but_not_onboarding(api, tenancy_inbox):
+    anonymous = await api.get("/api/v1/me/export")
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthenticated"
+    person = await sign_in(api, tenancy_inbox, Person(email=new_email(), marker=new_marker()))
+    body = (await api.get("/api/v1/me/export", headers=person.headers)).json()
+    assert body["preferences"] is None and body["profile"]["id"] == person.user_id
+
+
+def test_the_documented_format_names_every_member():
+    doc = (ROOT / "docs" / "privacy.md").read_text()
+    example = re.search(r"## Export.*?```json\n(.*?)```", doc, re.S).group(1)
+    members = set(re.findall(r'^  "([a-z_]+)":', example, re.M))
+    assert members == set(Export.__struct_fields__)
+
+
+async def test_a_cookie_session_exports_too(api, tenancy_inbox):
+    email = new_email()
+    assert (await api.post("/api/v1/auth/magic-link", json={"email": email})).status_code == 202
+    token = parse_qs(urlsplit(tenancy_inbox.link_for(email)).query)["token"][0]
+    assert (await api.post("/api/v1/auth/magic-link/verify", json={"email": email, "token": token})).status_code == 201
+    response = await api.get("/api/v1/me/export")  # the session cookie, no bearer
+    assert response.status_code == 200 and response.json()["profile"]["email"] == email
+    api.cookies.clear()

@@ -1,0 +1,1 @@
+"""Saved searches re-run on a schedule, and the feed their new matches land in."""

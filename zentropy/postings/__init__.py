@@ -1,0 +1,1 @@
+"""The jobs API: a catalog posting's metadata and, while it lasts, its content; refetching it."""
