@@ -56,6 +56,11 @@ def test_serve_with_no_servers_configured_runs_on_the_embedded_default(tmp_path)
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught
     assert proc.returncode in (0, -15)
     assert b"Application shutdown complete" in output
+    # the embedded servers stopped with it: no postmaster left, no Redis answering
+    assert not (data / "postgres" / "postmaster.pid").exists()
+    from zentropy.embedded import _redis_answers
+
+    assert not _redis_answers(f"unix://{data / 'redis' / 'redis.sock'}")
 
 
 def test_configured_servers_are_used_and_nothing_embedded_starts(tmp_path, migrated):

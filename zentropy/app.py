@@ -14,7 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig
 
-from zentropy import __version__
+from zentropy import __version__, embedded
 from zentropy.accounts.controller import AccountDataController, delete_account
 from zentropy.auth.controller import AuthController
 from zentropy.auth.pages import PagesController
@@ -82,6 +82,7 @@ class ZentropyPlugin(InitPluginProtocol):
             if owned:
                 await self.runtime.close()
                 self.runtime = None
+                embedded.stop()
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:

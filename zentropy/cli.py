@@ -43,6 +43,7 @@ def serve(host: str | None, port: int | None) -> None:
 @cli.command()
 def worker() -> None:
     """Run the SAQ worker: jobs and cron jobs from the core and plugins."""
+    from zentropy import embedded
     from zentropy.logging import configure
     from zentropy.runtime import Runtime
     from zentropy.worker.run import run_worker
@@ -56,6 +57,7 @@ def worker() -> None:
             await run_worker(runtime)
         finally:
             await runtime.close()
+            embedded.stop()
 
     asyncio.run(main())
 

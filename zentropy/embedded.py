@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -23,9 +24,12 @@ from zentropy.settings import Settings
 
 log = logging.getLogger(__name__)
 DATABASE = "zentropy"
+# How to stop what `resolve` started. `stop()` runs them at shutdown: uvicorn re-raises the SIGTERM
+# it handled, which ends the process before atexit handlers would run.
+_stops: list[Callable[[], None]] = []
 
 
-def start_postgres(data_dir: Path) -> str:
+def start_postgres(data_dir: Path, *, stops: list[Callable[[], None]] | None = None) -> str:
     """Start (or join) the embedded PostgreSQL; return the owner's URL of the `zentropy` database."""
     run_dir = data_dir / "run"  # where pgserver keeps its lock file
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -38,6 +42,8 @@ def start_postgres(data_dir: Path) -> str:
                     "its data folder %s is owned by that user", data_dir / "postgres")
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    if stops is not None:
+        stops.append(server.cleanup)  # stops the server when this was its last user
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE};")
@@ -45,7 +51,7 @@ def start_postgres(data_dir: Path) -> str:
     return f"postgresql://postgres@/{DATABASE}?host={socket_dir}"
 
 
-def start_redis(data_dir: Path, *, stop_at_exit: bool = True) -> str:
+def start_redis(data_dir: Path, *, stop_at_exit: bool = True, stops: list[Callable[[], None]] | None = None) -> str:
     """Start (or join) the embedded Redis on a unix socket; return its URL.
 
     The process that starts it stops it at exit, unless `stop_at_exit` is false (the test suite's
@@ -65,6 +71,8 @@ def start_redis(data_dir: Path, *, stop_at_exit: bool = True) -> str:
     )
     if stop_at_exit:
         atexit.register(_stop, proc)
+        if stops is not None:
+            stops.append(lambda: _stop(proc))
     deadline = time.monotonic() + 10
     while not _redis_answers(url):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -103,11 +111,17 @@ def resolve(settings: Settings) -> Settings:
     data_dir = Path(settings.data_dir).resolve()
     changes: dict[str, object] = {}
     if settings.database_url is None:
-        changes["database_url"] = start_postgres(data_dir)
+        changes["database_url"] = start_postgres(data_dir, stops=_stops)
         if settings.in_process_worker is None:
             changes["in_process_worker"] = True
     if settings.redis_url is None:
-        changes["redis_url"] = start_redis(data_dir)
+        changes["redis_url"] = start_redis(data_dir, stops=_stops)
     if settings.secret_key is None:
         changes["secret_key"] = secret_key(data_dir)
     return msgspec.structs.replace(settings, **changes) if changes else settings
+
+
+def stop() -> None:
+    """Stop the embedded servers `resolve` started in this process (none started: nothing)."""
+    while _stops:
+        _stops.pop()()
