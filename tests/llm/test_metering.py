@@ -123,3 +123,22 @@ async def test_usage_report_has_daily_totals(runtime, new_user, make_service):
     assert report.monthly_budget_usd == service.settings.monthly_budget_usd
     assert report.own_key is False
     assert report.month_cost_usd <= 0.034 + 1e-9
+
+
+async def test_spend_and_calls_reach_the_cluster_metrics(make_service, openrouter, loopback, new_user, runtime):
+    from zentropy import metrics
+
+    service, _ = make_service([openrouter])
+    user = await new_user()
+    before = await metrics.render(runtime.redis)
+    loopback.reply(completion("ok", cost=0.25))
+    await service.chat("scoring", HI, user_id=user)
+    after = (await metrics.render(runtime.redis)).decode()
+
+    def value(text: str, name: str) -> float:
+        lines = [line for line in text.splitlines() if line.startswith(name + "{") and 'task="scoring"' in line]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+    spent = value(after, "zentropy_llm_spend_usd_total") - value(before.decode(), "zentropy_llm_spend_usd_total")
+    calls = value(after, "zentropy_llm_calls_total") - value(before.decode(), "zentropy_llm_calls_total")
+    assert spent == pytest.approx(0.25) and calls == 1

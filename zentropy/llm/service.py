@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import msgspec
 from cryptography.exceptions import InvalidTag
 
+from zentropy import metrics
 from zentropy.llm.contract import CallContext, ChatRequest, ChatResult, Delta, EmbeddingResult, Message, Usage
 from zentropy.llm.crypto import opaque_user_id
 from zentropy.llm.errors import LLMError
@@ -142,6 +143,12 @@ class LLMService:
                 generation_id=getattr(result, "generation_id", None),
                 error_code=error.code if error is not None else code, byok=attempt.byok,
             ))
+            model = getattr(result, "model", None) or attempt.models[0]
+            await metrics.count(self.runtime.redis, "zentropy_llm_calls", task=attempt.task, model=model,
+                                status=status)
+            if usage.cost:
+                await metrics.count(self.runtime.redis, "zentropy_llm_spend_usd", float(usage.cost),
+                                    task=attempt.task, model=model)
         except Exception:  # metering must not turn a good answer into an error; it is logged
             log.exception("LLM usage could not be recorded", extra={"task": attempt.task})
 
