@@ -8,7 +8,6 @@ and skipped. One posting can be fetched again: `GET /v1/boards/{token}/jobs/{id}
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Annotated, Any
 
@@ -35,9 +34,8 @@ from zentropy.sources.normalize import (
     remote_policy,
     safe_html,
 )
-from zentropy.sources.scan import Listing, scan
+from zentropy.sources.scan import scan_boards
 
-log = logging.getLogger(__name__)
 TOKEN = re.compile(r"^[A-Za-z0-9_.-]+$")
 TOKENS = r"^\s*[A-Za-z0-9_.-]+(\s*,\s*[A-Za-z0-9_.-]+)*\s*,?\s*$"
 
@@ -73,27 +71,16 @@ class Greenhouse:
         self.base = self.config.base_url.rstrip("/")
 
     async def search(self, query: SearchQuery, cursor: str | None = None) -> Page:
-        boards = self.config.board_list
-
-        async def load(unit: int) -> Listing:
-            if unit >= len(boards):
-                return Listing(postings=[], last=True)
-            board = boards[unit]
-            try:
-                data = await self.http.get_json(f"{self.base}/v1/boards/{board}/jobs", params={"content": "true"},
-                                                cache_seconds=900)
-            except SourceError as exc:
-                if exc.code != "not_found":
-                    raise
-                log.warning("greenhouse board not found; check GREENHOUSE_BOARDS", extra={"board": board})
-                return Listing(postings=[], last=unit + 1 >= len(boards))
+        async def read(board: str) -> tuple[list[Posting], int]:
+            data = await self.http.get_json(f"{self.base}/v1/boards/{board}/jobs", params={"content": "true"},
+                                            cache_seconds=900)
             if not isinstance(data, dict):
                 raise SourceError(self.info.name, "bad_response", "the response is not a JSON object")
-            postings, skipped = normalize_items(self.info.name, data.get("jobs"), lambda item: normalize(item, board))
-            return Listing(postings=postings, skipped=skipped, last=unit + 1 >= len(boards))
+            return normalize_items(self.info.name, data.get("jobs"), lambda item: normalize(item, board))
 
-        return await scan(self.info.name, cursor, page_size(query), load,
-                          lambda p: matches(p, query, self.info.honours), max_listings=len(boards) or 1)
+        return await scan_boards(self.info.name, self.config.board_list, cursor, page_size(query), read,
+                                 lambda p: matches(p, query, self.info.honours),
+                                 unknown="greenhouse board not found; check GREENHOUSE_BOARDS")
 
     async def fetch(self, external_id: str) -> Posting | None:
         board, _, job_id = external_id.partition(":")

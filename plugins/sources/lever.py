@@ -9,7 +9,6 @@ fetched again: `GET /v0/postings/{site}/{id}`. EU-hosted sites: LEVER_BASE_URL=h
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Annotated, Any
 
@@ -40,9 +39,8 @@ from zentropy.sources.normalize import (
     salary_range,
     strings,
 )
-from zentropy.sources.scan import Listing, scan
+from zentropy.sources.scan import scan_boards
 
-log = logging.getLogger(__name__)
 SITE = re.compile(r"^[A-Za-z0-9_.-]+$")
 SITES = r"^\s*[A-Za-z0-9_.-]+(\s*,\s*[A-Za-z0-9_.-]+)*\s*,?\s*$"
 POSTING_ID = re.compile(r"^[A-Za-z0-9-]+$")
@@ -81,25 +79,14 @@ class Lever:
         self.base = self.config.base_url.rstrip("/")
 
     async def search(self, query: SearchQuery, cursor: str | None = None) -> Page:
-        sites = self.config.site_list
+        async def read(site: str) -> tuple[list[Posting], int]:
+            data = await self.http.get_json(f"{self.base}/v0/postings/{site}", params={"mode": "json"},
+                                            cache_seconds=900)
+            return normalize_items(self.info.name, data, lambda item: normalize(item, site))
 
-        async def load(unit: int) -> Listing:
-            if unit >= len(sites):
-                return Listing(postings=[], last=True)
-            site = sites[unit]
-            try:
-                data = await self.http.get_json(f"{self.base}/v0/postings/{site}", params={"mode": "json"},
-                                                cache_seconds=900)
-            except SourceError as exc:
-                if exc.code != "not_found":
-                    raise
-                log.warning("lever site not found; check LEVER_SITES", extra={"site": site})
-                return Listing(postings=[], last=unit + 1 >= len(sites))
-            postings, skipped = normalize_items(self.info.name, data, lambda item: normalize(item, site))
-            return Listing(postings=postings, skipped=skipped, last=unit + 1 >= len(sites))
-
-        return await scan(self.info.name, cursor, page_size(query), load,
-                          lambda p: matches(p, query, self.info.honours), max_listings=len(sites) or 1)
+        return await scan_boards(self.info.name, self.config.site_list, cursor, page_size(query), read,
+                                 lambda p: matches(p, query, self.info.honours),
+                                 unknown="lever site not found; check LEVER_SITES")
 
     async def fetch(self, external_id: str) -> Posting | None:
         site, _, posting_id = external_id.partition(":")

@@ -7,11 +7,14 @@ filters them with `normalize.matches` and pages through the matches with a curso
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 import msgspec
 
 from zentropy.sources.contract import Page, Posting, SourceError
+
+log = logging.getLogger(__name__)
 
 
 class Listing(msgspec.Struct, kw_only=True):
@@ -51,3 +54,27 @@ async def scan(source: str, cursor: str | None, size: int, load: Callable[[int],
             return Page(postings=postings, next_cursor=None, skipped=skipped)
         unit, offset = unit + 1, 0
     return Page(postings=postings, next_cursor=f"{unit}:{offset}", skipped=skipped)
+
+
+async def scan_boards(source: str, boards: list[str], cursor: str | None, size: int,
+                      read: Callable[[str], Awaitable[tuple[list[Posting], int]]],
+                      keep: Callable[[Posting], bool], *, unknown: str) -> Page:
+    """One page of matches from several company boards, one listing per board.
+
+    `read(board)` returns the board's (postings, skipped). A board the source does not know is
+    logged with `unknown` (which says what setting to check) and passed over."""
+
+    async def load(unit: int) -> Listing:
+        if unit >= len(boards):
+            return Listing(postings=[], last=True)
+        last = unit + 1 >= len(boards)
+        try:
+            postings, skipped = await read(boards[unit])
+        except SourceError as exc:
+            if exc.code != "not_found":
+                raise
+            log.warning(unknown, extra={"board": boards[unit]})
+            return Listing(postings=[], last=last)
+        return Listing(postings=postings, skipped=skipped, last=last)
+
+    return await scan(source, cursor, size, load, keep, max_listings=len(boards) or 1)
