@@ -24,7 +24,7 @@ from zentropy.health.controller import HealthController
 from zentropy.http.errors import EXCEPTION_HANDLERS
 from zentropy.http.request_id import request_id_middleware
 from zentropy.llm.controller import LLMAccountController
-from zentropy.matching.controller import MatchController
+from zentropy.matching.controller import MatchController, MyMatchesController
 from zentropy.postings.controller import JobsController
 from zentropy.quotas.controller import QuotasController
 from zentropy.runtime import Runtime
@@ -36,7 +36,7 @@ from zentropy.users.controller import MeController
 CONTROLLERS = [HealthController, PluginsController, MetricsController, AuthController, MeController, PagesController,
                LLMAccountController, AccountDataController, delete_account, SearchController, SourcesController,
                SavedSearchController, FeedController, QuotasController, JobsController,
-               MatchController]
+               MatchController, MyMatchesController]
 
 
 class ZentropyPlugin(InitPluginProtocol):

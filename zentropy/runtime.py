@@ -52,6 +52,9 @@ class Runtime:
         return cls(settings=settings, plugins=plugins, db=db, redis=redis, queue=queue)
 
     async def close(self) -> None:
+        from zentropy.llm.service import close_llm  # the LLM providers' HTTP clients
+
+        await close_llm(self)
         await self.queue.disconnect()
         await self.redis.aclose()
         await self.db.dispose()

@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zentropy.matching.score import PostingFacts, Preferences, combine, location_fit, salary_fit, skills_fit
+from zentropy.matching.score import (
+    FitJudgement,
+    PostingFacts,
+    Preferences,
+    combine,
+    location_fit,
+    salary_fit,
+    skills_fit,
+)
 
 SKILLS = ["Python", "Go", "Rust", "PostgreSQL", "Kubernetes", "React", "TypeScript", "AWS", "Docker", "Java"]
 skill_lists = st.lists(st.sampled_from(SKILLS), max_size=8, unique=True)
@@ -16,15 +24,19 @@ places = st.lists(st.sampled_from(["Berlin", "Oslo", "Paris", "Remote EU"]), max
 
 @given(mine=skill_lists, required=skill_lists, preferred=skill_lists, want=money, low=money, high=money,
        currency=st.sampled_from(["EUR", "USD"]), where=places, remote=st.one_of(st.none(), st.booleans()),
-       there=places, policy=policies, cosine=st.one_of(st.none(), st.floats(-1, 1)))
+       there=places, policy=policies, cosine=st.one_of(st.none(), st.floats(-1, 1)),
+       judged=st.one_of(st.none(), st.floats(0, 1)))
 def test_the_score_and_every_component_stay_within_0_and_1(mine, required, preferred, want, low, high, currency,
-                                                           where, remote, there, policy, cosine):
+                                                           where, remote, there, policy, cosine, judged):
     prefs = Preferences(skills=mine, salary_min=want, salary_currency="EUR", locations=where, remote=remote)
     facts = PostingFacts(required_skills=required, preferred_skills=preferred, salary_min=low, salary_max=high,
                          salary_currency=currency, locations=there, remote=policy)
-    score, breakdown = combine(prefs, facts, cosine)
+    judgement = None if judged is None else FitJudgement(fit=judged, summary="s", model="m")
+    score, breakdown = combine(prefs, facts, cosine, judgement)
     assert 0 <= score <= 1
-    parts = [c for c in (breakdown.skills, breakdown.similarity, breakdown.salary, breakdown.location) if c]
+    assert (breakdown.fit is None) == (judgement is None)
+    parts = [c for c in (breakdown.skills, breakdown.similarity, breakdown.salary, breakdown.location,
+                         breakdown.fit) if c]
     assert all(0 <= c.score <= 1 for c in parts)
     assert abs(sum(c.weight for c in parts) - 1) < 1e-3 if parts else score == 0
     assert set(breakdown.missing_skills) <= set(required)

@@ -69,7 +69,7 @@ async def extract_posting(runtime: Runtime, text: str, user_id: uuid.UUID | None
             request = _request(text, attempt)
 
             def parse(result: ChatResult) -> Extraction:
-                answer = msgspec.json.decode(_json_text(result.content), type=ExtractionAnswer)
+                answer = msgspec.json.decode(json_text(result.content), type=ExtractionAnswer)
                 return normalize(answer, method="llm", model=result.model)
 
             try:
@@ -87,7 +87,7 @@ def _request(text: str, attempt: Attempt) -> ChatRequest:
                        schema_name=SCHEMA_NAME, temperature=0)
 
 
-def _json_text(content: str) -> str:
+def json_text(content: str) -> str:
     """The JSON of an answer; a ```json fence some models add is removed, nothing else is forgiven."""
     stripped = content.strip()
     if stripped.startswith("```") and stripped.endswith("```"):

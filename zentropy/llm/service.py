@@ -224,11 +224,29 @@ class LLMService:
         attempt = self.embedding_attempt(CallContext(app_url=self.runtime.settings.public_url))
         return f"{attempt.info.name}:{attempt.models[0]}"
 
+    def user_embedding_attempt(self, ctx: CallContext, user_id: uuid.UUID) -> Attempt:
+        """A user's embedding call, made with the service's embedding model (their vectors are compared
+        with the postings'): through their own key when their route reaches that same provider and
+        model, else with the service's provider — in both cases metered to them and checked against
+        their rate limit (and budget, unless their key or a local model pays)."""
+        service = self.embedding_attempt(CallContext(app_url=self.runtime.settings.public_url))
+        wanted = (service.info.name, service.models[0])
+        if ctx.api_key is not None:
+            mine = self.router.plan("embedding", ctx, user_id)
+            if mine and (mine[0].info.name, mine[0].models[0]) == wanted:
+                return Attempt(provider=mine[0].provider, models=[wanted[1]], ctx=ctx, byok=mine[0].byok,
+                               user_id=user_id, task="embedding")
+        return Attempt(provider=service.provider, models=[wanted[1]],
+                       ctx=CallContext(app_url=ctx.app_url, user=ctx.user), byok=False, user_id=user_id,
+                       task="embedding")
+
     async def embed(self, texts: list[str], *, user_id: uuid.UUID | None = None) -> EmbeddingResult:
         """Unit vectors of EMBEDDING_DIMENSION floats, from the first available embedding model only:
-        falling back to another model would mix vector spaces, so a failure is raised instead."""
+        falling back to another model would mix vector spaces, so a failure is raised instead. With a
+        user id the call is the user's (metered, rate-limited, budget-checked, their own key when it
+        reaches the same model: see `user_embedding_attempt`)."""
         ctx = await self.context(user_id)
-        attempt = self.embedding_attempt(ctx, user_id)
+        attempt = self.embedding_attempt(ctx) if user_id is None else self.user_embedding_attempt(ctx, user_id)
         model = attempt.models[0]
         vectors: list[list[float]] = []
         prompt_tokens, cost, costed, generation_id, answered = 0, 0.0, False, None, model
@@ -252,6 +270,26 @@ def _checked_embeddings(result: EmbeddingResult, count: int, provider: str) -> E
                        f"dimensions; {EMBEDDING_DIMENSION} are needed (choose a model that accepts `dimensions`)",
                        provider=provider, fallback=False)
     return result
+
+
+async def close_llm(runtime: Runtime) -> None:
+    """Close the providers' HTTP clients (the plugins' providers, and those of the runtime's service):
+    called by `Runtime.close()` when the API or the worker shuts down. A provider that is called
+    again opens a new client."""
+    providers = list(providers_from(runtime.plugins)[0].values())
+    service = runtime.extras.get("llm")
+    if service is not None:
+        providers.extend(service.router.providers.values())
+    seen: set[int] = set()
+    for provider in providers:
+        close = getattr(provider, "close", None)
+        if close is None or id(provider) in seen:
+            continue
+        seen.add(id(provider))
+        try:
+            await close()
+        except Exception:  # one provider's failure to close must not keep the others open
+            log.exception("LLM provider did not close", extra={"provider": provider.info.name})
 
 
 def llm_service(runtime: Runtime) -> LLMService:

@@ -18,11 +18,15 @@ class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
     similarity: Component | None = None
     salary: Component | None = None
     location: Component | None = None
+    fit: Component | None = None  # a model's judgement of the fit (POST /api/v1/jobs/{id}/match/refine)
     matched_skills: list[str] = []
     missing_skills: list[str] = []
+    strengths: list[str] = []  # the model's, with `fit`
+    gaps: list[str] = []
 
 
 class Match(msgspec.Struct, frozen=True, kw_only=True):
     posting_id: int
     score: float  # 0..1, the weighted mean of the known components (0 when none is known)
     breakdown: Breakdown
+    fit_model: str | None = None  # the model that judged `breakdown.fit`, when there is one

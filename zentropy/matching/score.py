@@ -9,7 +9,7 @@ import msgspec
 from zentropy.llm.skills import normalize_skills
 from zentropy.matching.schemas import Breakdown, Component
 
-WEIGHTS = {"skills": 0.4, "similarity": 0.3, "salary": 0.15, "location": 0.15}
+WEIGHTS = {"skills": 0.4, "similarity": 0.3, "salary": 0.15, "location": 0.15, "fit": 0.4}
 PREFERRED_WEIGHT = 0.5  # a nice-to-have skill counts half a required one
 
 
@@ -19,6 +19,16 @@ class Preferences(msgspec.Struct, frozen=True, kw_only=True):
     salary_currency: str | None = None
     locations: list[str] = []
     remote: bool | None = None
+
+
+class FitJudgement(msgspec.Struct, frozen=True, kw_only=True):
+    """A model's judgement of the fit (zentropy.matching.fit), stored for the user's preferences."""
+
+    fit: float  # 0..1
+    summary: str
+    strengths: list[str] = []
+    gaps: list[str] = []
+    model: str
 
 
 class PostingFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,7 +103,10 @@ def location_fit(locations: Sequence[str], wants_remote: bool | None, posting_lo
     return 0.0
 
 
-def combine(prefs: Preferences, facts: PostingFacts, cosine: float | None) -> tuple[float, Breakdown]:
+def combine(prefs: Preferences, facts: PostingFacts, cosine: float | None,
+            judgement: FitJudgement | None = None) -> tuple[float, Breakdown]:
+    """The score and its breakdown; a model's `judgement`, when there is one, is one more component
+    (weight 0.4 of the 1.4 the five add up to)."""
     skills, matched, missing = skills_fit(prefs.skills, facts.required_skills, facts.preferred_skills)
     parts: dict[str, tuple[float, str]] = {}
     if skills is not None:
@@ -112,8 +125,11 @@ def combine(prefs: Preferences, facts: PostingFacts, cosine: float | None) -> tu
     if location is not None:
         where = ", ".join(facts.locations[:3]) or "location not given"
         parts["location"] = (location, f"{facts.remote}; {where}")
+    if judgement is not None:
+        parts["fit"] = (_clamp(judgement.fit), judgement.summary)
     total_weight = sum(WEIGHTS[k] for k in parts)
     components = {k: Component(score=round(v, 4), weight=round(WEIGHTS[k] / total_weight, 4), detail=d)
                   for k, (v, d) in parts.items()}
     score = _clamp(sum(WEIGHTS[k] * v for k, (v, _) in parts.items()) / total_weight) if parts else 0.0
-    return round(score, 4), Breakdown(**components, matched_skills=matched, missing_skills=missing)
+    notes = {"strengths": list(judgement.strengths), "gaps": list(judgement.gaps)} if judgement else {}
+    return round(score, 4), Breakdown(**components, matched_skills=matched, missing_skills=missing, **notes)

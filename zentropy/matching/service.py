@@ -3,8 +3,8 @@
 The user's side comes from their preferences (`user_preferences`) and their profile vector
 (`user_profile_embeddings`, remade when the preferences or the embedding model change); the
 posting's from its extraction (else the catalog's metadata) and its vector. The profile is embedded
-as a service call, with the same model as the postings: vectors of different models (or a user's
-own key routed elsewhere) would not be comparable.
+as the user's call (metered to them, their rate limit and budget, their own key when it reaches the
+same model), always with the postings' model: vectors of different models are not comparable.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import logging
 import uuid
 from collections.abc import Iterable
 
+import msgspec
 from sqlalchemy import text
 
 from zentropy.db import tenant
 from zentropy.llm import LLMError, embed, embedding_model
 from zentropy.matching.pipeline import vector_literal
 from zentropy.matching.schemas import Match
-from zentropy.matching.score import PostingFacts, Preferences, combine
+from zentropy.matching.score import FitJudgement, PostingFacts, Preferences, combine
 from zentropy.matching.texts import profile_text
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,11 @@ async def preferences(runtime, user_id: uuid.UUID) -> Preferences:  # noqa: ANN0
         return Preferences()
     return Preferences(skills=list(row.skills or []), salary_min=row.salary_min, salary_currency=row.salary_currency,
                        locations=list(row.locations or []), remote=row.remote)
+
+
+def preferences_digest(prefs: Preferences) -> str:
+    """Changes whenever the preferences do: a stored fit judgement is valid for this digest only."""
+    return hashlib.sha256(msgspec.json.encode(prefs)).hexdigest()
 
 
 async def ensure_profile_embedding(runtime, user_id: uuid.UUID, prefs: Preferences) -> str | None:  # noqa: ANN001
@@ -55,7 +61,7 @@ async def ensure_profile_embedding(runtime, user_id: uuid.UUID, prefs: Preferenc
     if current == digest:
         return model
     try:
-        [vector] = await embed(runtime, [body])
+        [vector] = await embed(runtime, [body], user_id=user_id)  # the user's call: metered and checked as theirs
     except LLMError as exc:
         log.warning("profile embedding failed", extra={"code": exc.code})
         return None
@@ -95,15 +101,23 @@ async def match(runtime, user_id: uuid.UUID, posting_ids: Iterable[int]) -> dict
             rows = (await session.execute(text("""
                 SELECT p.id, p.locations, p.remote, p.salary_min, p.salary_max, p.salary_currency, p.salary_period,
                        e.extraction,
-                       CASE WHEN v.model = u.model THEN 1 - (v.embedding <=> u.embedding) END AS cosine
+                       CASE WHEN v.model = u.model THEN 1 - (v.embedding <=> u.embedding) END AS cosine,
+                       f.fit, f.summary AS fit_summary, f.strengths AS fit_strengths, f.gaps AS fit_gaps,
+                       f.model AS fit_model
                 FROM postings p
                 LEFT JOIN posting_extractions e ON e.posting_id = p.id AND e.status = 'ok'
                 LEFT JOIN posting_embeddings v ON v.posting_id = p.id
                 LEFT JOIN user_profile_embeddings u ON u.user_id = :user_id AND u.model = :model
+                LEFT JOIN match_fit_scores f ON f.user_id = :user_id AND f.posting_id = p.id
+                                            AND f.profile_digest = :digest
                 WHERE p.id = ANY(:ids)
-            """), {"ids": ids, "user_id": user_id, "model": model})).all()
+            """), {"ids": ids, "user_id": user_id, "model": model, "digest": preferences_digest(prefs)})).all()
     out = {}
     for row in rows:
-        score, breakdown = combine(prefs, _facts(row), row.cosine)
-        out[row.id] = Match(posting_id=row.id, score=score, breakdown=breakdown)
+        judgement = None if row.fit is None else FitJudgement(
+            fit=row.fit, summary=row.fit_summary, strengths=list(row.fit_strengths or []),
+            gaps=list(row.fit_gaps or []), model=row.fit_model)
+        score, breakdown = combine(prefs, _facts(row), row.cosine, judgement)
+        out[row.id] = Match(posting_id=row.id, score=score, breakdown=breakdown,
+                            fit_model=judgement.model if judgement else None)
     return out

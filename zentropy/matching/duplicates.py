@@ -1,0 +1,127 @@
+"""Embeddings as a dedup signal: after postings are embedded, their nearest neighbours (HNSW) of the same
+employer are weighed with the dedup decision, and likely duplicate pairs are recorded.
+
+The ingest's dedup only compares a new listing with the candidates its blocking keys find (title,
+company, URL, description LSH bands); a posting re-worded enough to miss every band stays a second
+posting. A vector search looks at every posting instead. For each embedded posting, its
+`NEIGHBOURS` nearest postings of the same embedding model with a cosine similarity of at least
+`SIMILARITY_MIN` and the same company key (`zentropy.dedup` normalization, non-empty) are checked:
+
+- `zentropy.dedup.decide` on the two canonical postings' dedup keys gives its score, its reason and
+  its vetoes (different countries or locations);
+- the pair's `score` is `(1 - EMBEDDING_WEIGHT) * dedup score + EMBEDDING_WEIGHT * s`, where `s`
+  is the similarity rescaled from `SIMILARITY_MIN` (0) to 1 (1);
+- `likely_duplicate` when the dedup decision says duplicate, or when no veto applies and the score
+  reaches `zentropy.dedup.THRESHOLD`.
+
+Each checked pair is a row of `posting_duplicate_candidates` (remade when either posting is embedded
+again). Nothing is merged: the catalog has no public merge of two canonical postings; the rows are
+metadata for that (and for review).
+
+Posting vectors are made from title, company, location and extracted skills, seniority and remote
+policy (zentropy.matching.texts): near-identical vectors say "same kind of job at the same place",
+not "same opening" — hence a signal weighed with the dedup decision, never a decision alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import msgspec
+from sqlalchemy import text
+
+from zentropy.catalog.store import canonical_postings
+from zentropy.dedup import THRESHOLD, Decision, DedupKeys, decide
+
+log = logging.getLogger(__name__)
+
+SIMILARITY_MIN = 0.95
+NEIGHBOURS = 5
+EMBEDDING_WEIGHT = 0.25
+VETOES = frozenset({"different countries", "different locations"})
+
+NEIGHBOURS_SQL = """
+SELECT n.posting_id, 1 - (n.embedding <=> v.embedding) AS similarity
+FROM posting_embeddings v
+CROSS JOIN LATERAL (
+    SELECT o.posting_id, o.embedding FROM posting_embeddings o
+    WHERE o.model = v.model
+    ORDER BY o.embedding <=> v.embedding
+    LIMIT :limit
+) n
+WHERE v.posting_id = :posting_id AND v.model = :model AND n.posting_id <> v.posting_id
+"""
+
+
+class PairAssessment(msgspec.Struct, frozen=True, kw_only=True):
+    embedding_similarity: float
+    dedup: Decision
+    score: float
+    likely_duplicate: bool
+
+
+def assess(a: DedupKeys, b: DedupKeys, similarity: float) -> PairAssessment:
+    """The dedup decision on two postings, with their embedding similarity weighed in."""
+    decision = decide(a, b)
+    s = min(1.0, max(0.0, (similarity - SIMILARITY_MIN) / (1 - SIMILARITY_MIN)))
+    score = round((1 - EMBEDDING_WEIGHT) * decision.score + EMBEDDING_WEIGHT * s, 4)
+    vetoed = decision.reason in VETOES
+    likely = decision.duplicate or (not vetoed and score >= THRESHOLD)
+    return PairAssessment(embedding_similarity=round(similarity, 4), dedup=decision, score=score,
+                          likely_duplicate=likely)
+
+
+async def neighbours(session, posting_id: int, model: str, limit: int = NEIGHBOURS) -> list[tuple[int, float]]:  # noqa: ANN001
+    """(posting id, cosine similarity) of the posting's nearest neighbours (HNSW), itself left out."""
+    await session.execute(text("SELECT set_config('hnsw.ef_search', '40', true)"))
+    rows = await session.execute(text(NEIGHBOURS_SQL), {"posting_id": posting_id, "model": model,
+                                                       "limit": limit + 1})
+    return [(r.posting_id, float(r.similarity)) for r in rows]
+
+
+async def flag_duplicates(runtime, posting_ids: Sequence[int], model: str) -> int:  # noqa: ANN001
+    """Check the near neighbours of `posting_ids` (embedded with `model`); how many likely duplicate
+    pairs were found."""
+    if not posting_ids:
+        return 0
+    async with runtime.db.session() as session:
+        pairs: dict[tuple[int, int], float] = {}
+        for pid in posting_ids:
+            for other, similarity in await neighbours(session, pid, model):
+                if similarity >= SIMILARITY_MIN:
+                    pairs[(min(pid, other), max(pid, other))] = similarity
+        if not pairs:
+            return 0
+        raw = await (await session.connection()).get_raw_connection()
+        rows = {p.id: p for p in await canonical_postings(raw.driver_connection,
+                                                          sorted({i for pair in pairs for i in pair}))}
+        records = []
+        for (a, b), similarity in sorted(pairs.items()):
+            first, second = rows.get(a), rows.get(b)
+            if first is None or second is None or not first.company_key or first.company_key != second.company_key:
+                continue
+            found = assess(first.dedup_keys(), second.dedup_keys(), similarity)
+            records.append({"posting_id": a, "other_id": b, "embedding_similarity": found.embedding_similarity,
+                            "dedup_score": found.dedup.score, "dedup_reason": found.dedup.reason,
+                            "score": found.score, "likely_duplicate": found.likely_duplicate})
+        if records:
+            await session.execute(text("""
+                INSERT INTO posting_duplicate_candidates AS d (posting_id, other_id, embedding_similarity, dedup_score,
+                                                               dedup_reason, score, likely_duplicate, model)
+                SELECT x.posting_id, x.other_id, x.embedding_similarity, x.dedup_score, x.dedup_reason, x.score,
+                       x.likely_duplicate, :model
+                FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(posting_id bigint, other_id bigint,
+                     embedding_similarity float8, dedup_score float8, dedup_reason text, score float8,
+                     likely_duplicate boolean)
+                WHERE EXISTS (SELECT 1 FROM postings p WHERE p.id = x.posting_id)
+                  AND EXISTS (SELECT 1 FROM postings p WHERE p.id = x.other_id)
+                ON CONFLICT (posting_id, other_id) DO UPDATE
+                   SET embedding_similarity = excluded.embedding_similarity, dedup_score = excluded.dedup_score,
+                       dedup_reason = excluded.dedup_reason, score = excluded.score,
+                       likely_duplicate = excluded.likely_duplicate, model = excluded.model, updated_at = now()
+            """), {"model": model, "rows": msgspec.json.encode(records).decode()})
+    likely = sum(1 for r in records if r["likely_duplicate"])
+    if likely:
+        log.info("likely duplicate postings found by embedding", extra={"pairs": likely})
+    return likely
