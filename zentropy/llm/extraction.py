@@ -16,7 +16,6 @@ import uuid
 import msgspec
 
 from zentropy.llm.contract import ChatRequest, ChatResult, Message, json_schema
-from zentropy.llm.errors import LLMError
 from zentropy.llm.routing import Attempt
 from zentropy.llm.schemas import Extraction, ExtractionAnswer, normalize
 from zentropy.llm.service import llm_service
@@ -65,19 +64,12 @@ async def extract_posting(runtime: Runtime, text: str, user_id: uuid.UUID | None
     async def attempt_extraction(attempt: Attempt) -> Extraction:
         if "structured" not in attempt.info.capabilities:  # a deterministic extractor
             return await service.call(attempt, lambda: attempt.provider.extract(text))
-        for remaining in (1, 0):
-            request = _request(text, attempt)
 
-            def parse(result: ChatResult) -> Extraction:
-                answer = msgspec.json.decode(json_text(result.content), type=ExtractionAnswer)
-                return normalize(answer, method="llm", model=result.model)
+        def parse(result: ChatResult) -> Extraction:
+            answer = msgspec.json.decode(json_text(result.content), type=ExtractionAnswer)
+            return normalize(answer, method="llm", model=result.model)
 
-            try:
-                return await service.call(attempt, lambda r=request: attempt.provider.chat(r, attempt.ctx), parse)
-            except LLMError as exc:
-                if exc.code != "llm_invalid_output" or not remaining:
-                    raise
-        raise AssertionError("unreachable")
+        return await service.chat_validated(attempt, lambda: _request(text, attempt), parse)
 
     return await service.run("extraction", user_id, attempt_extraction)
 

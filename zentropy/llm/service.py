@@ -101,6 +101,19 @@ class LLMService:
         wait = exc.retry_after if exc.retry_after is not None else self.backoff(tries)
         return wait if wait <= self.settings.max_retry_wait else None
 
+    async def chat_validated(self, attempt: Attempt, request: Callable[[], ChatRequest],
+                             parse: Callable[[ChatResult], T]) -> T:
+        """A chat call whose answer `parse` validates: an invalid answer is asked for once more (with
+        a fresh `request()`), then `llm_invalid_output` is raised."""
+        for remaining in (1, 0):
+            chat_request = request()
+            try:
+                return await self.call(attempt, lambda: attempt.provider.chat(chat_request, attempt.ctx), parse)
+            except LLMError as exc:
+                if exc.code != "llm_invalid_output" or not remaining:
+                    raise
+        raise AssertionError("unreachable")
+
     async def call(self, attempt: Attempt, op: Callable[[], Awaitable[R]],
                    parse: Callable[[R], T] | None = None) -> T:
         """One call (checked, retried, recorded). `parse` turns the result into the value; a

@@ -156,15 +156,10 @@ async def judge_fit(runtime, user_id: uuid.UUID, prefs: Preferences, posting: st
         if "chat" not in attempt.info.capabilities:
             raise LLMError("llm_unavailable", f"{attempt.info.name} cannot chat", provider=attempt.info.name)
         structured = "structured" in attempt.info.capabilities
-        for remaining in (1, 0):
-            request = ChatRequest(messages=fit_messages(prefs, posting), models=attempt.models,
-                                  schema=SCHEMA if structured else None, schema_name=SCHEMA_NAME, temperature=0)
-            try:
-                return await service.call(attempt, lambda r=request: attempt.provider.chat(r, attempt.ctx), _parse)
-            except LLMError as exc:
-                if exc.code != "llm_invalid_output" or not remaining:
-                    raise
-        raise AssertionError("unreachable")
+        return await service.chat_validated(
+            attempt, lambda: ChatRequest(messages=fit_messages(prefs, posting), models=attempt.models,
+                                         schema=SCHEMA if structured else None, schema_name=SCHEMA_NAME,
+                                         temperature=0), _parse)
 
     return await service.run("scoring", user_id, attempt_scoring)
 
