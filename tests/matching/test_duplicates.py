@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tests.matching.conftest import add, posting, rows
-from zentropy.dedup import THRESHOLD, dedup_keys
-from zentropy.matching.duplicates import EMBEDDING_WEIGHT, NEIGHBOURS_SQL, SIMILARITY_MIN, assess
+from zentropy.dedup import THRESHOLD, decide, dedup_keys
+from zentropy.matching.duplicates import NEIGHBOURS_SQL, SIMILARITY_MIN, assess
 from zentropy.matching.pipeline import run_pipeline
 from zentropy.sources.contract import Posting
 
@@ -42,15 +42,22 @@ def test_the_dedup_decision_stays_in_charge(similarity):
     assert assess(*SAME, similarity).likely_duplicate  # the decision says duplicate: so does the signal
     vetoed = assess(*ELSEWHERE, similarity)
     assert vetoed.dedup.reason in {"different countries", "different locations"} and not vetoed.likely_duplicate
-    if similarity <= SIMILARITY_MIN:  # below the floor, the embedding adds nothing
+    if similarity <= SIMILARITY_MIN:  # below the floor, the vectors count against the pair
         found = assess(*OPENINGS, similarity)
-        assert found.score == round((1 - EMBEDDING_WEIGHT) * found.dedup.score, 4)
+        assert found.score < found.dedup.score and not found.likely_duplicate
+
+
+@given(similarity=st.floats(-1, 1))
+def test_the_ingest_decision_is_unchanged_without_vectors(similarity):
+    for a, b in (SAME, OPENINGS, ELSEWHERE):
+        assert decide(a, b) == decide(a, b, embedding_similarity=None)
+        assert assess(a, b, similarity).dedup == decide(a, b)
 
 
 def test_near_identical_vectors_lift_a_borderline_pair_only():
     pair = assess(*OPENINGS, 1.0)
     assert not pair.dedup.duplicate
-    assert pair.score > pair.dedup.score * (1 - EMBEDDING_WEIGHT)
+    assert pair.score > pair.dedup.score
     assert pair.likely_duplicate == (pair.score >= THRESHOLD)
 
 

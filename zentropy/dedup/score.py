@@ -2,7 +2,8 @@
 similarity, with vetoes for facts that rule a duplicate out.
 
 `THRESHOLD` was chosen on the labeled pairs (`zentropy.dedup.calibration`, docs/dedup.md); the
-weights are set by hand from what each signal can tell.
+weights are set by hand from what each signal can tell. A signal that is unknown for a pair (no
+company, no description, no embedding) is left out of the weighted mean rather than counted as 0.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from zentropy.dedup.locations import locations_compatible
 
 THRESHOLD = 0.8
 SNIPPET_RATIO = 1 / 3
-WEIGHTS = {"title": 0.30, "company": 0.25, "description": 0.35, "location": 0.10}
+WEIGHTS = {"title": 0.30, "company": 0.25, "description": 0.35, "location": 0.10, "embedding": 0.25}
+# Cosine similarity of two postings' vectors from which the embedding signal counts (0 there, 1 at 1.0):
+# vectors of title, company, location and skills sit far above 0.5 for any two jobs of one kind.
+EMBEDDING_FLOOR = 0.95
 GENERIC_PATHS = frozenset({"", "careers", "career", "jobs", "job", "join", "join-us", "openings", "vacancies",
                            "apply", "work-with-us", "en", "us", "en-us", "opportunities"})
 
@@ -82,7 +86,15 @@ def description_similarity(a: DedupKeys, b: DedupKeys, same_company: bool) -> fl
     return min(1.0, max(0.0, (value - base) / span))
 
 
-def decide(a: DedupKeys, b: DedupKeys) -> Decision:
+def embedding_signal(similarity: float | None) -> float | None:
+    if similarity is None:
+        return None
+    return min(1.0, max(0.0, (similarity - EMBEDDING_FLOOR) / (1 - EMBEDDING_FLOOR)))
+
+
+def decide(a: DedupKeys, b: DedupKeys, embedding_similarity: float | None = None) -> Decision:
+    """`embedding_similarity`: the cosine similarity of the two postings' vectors, when both have one
+    (zentropy.matching.duplicates); the ingest decides before any vector exists."""
     if a.country and b.country and a.country != b.country:
         return Decision(0.0, False, "different countries")
     places = locations_compatible(a.location_keys, b.location_keys)
@@ -100,6 +112,7 @@ def decide(a: DedupKeys, b: DedupKeys) -> Decision:
         "company": company,
         "description": description,
         "location": 1.0 if places else 0.5,
+        "embedding": embedding_signal(embedding_similarity),
     }
     known = {k: v for k, v in features.items() if v is not None}
     score = sum(WEIGHTS[k] * v for k, v in known.items()) / sum(WEIGHTS[k] for k in known)

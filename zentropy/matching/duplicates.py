@@ -7,12 +7,11 @@ posting. A vector search looks at every posting instead. For each embedded posti
 `NEIGHBOURS` nearest postings of the same embedding model with a cosine similarity of at least
 `SIMILARITY_MIN` and the same company key (`zentropy.dedup` normalization, non-empty) are checked:
 
-- `zentropy.dedup.decide` on the two canonical postings' dedup keys gives its score, its reason and
-  its vetoes (different countries or locations);
-- the pair's `score` is `(1 - EMBEDDING_WEIGHT) * dedup score + EMBEDDING_WEIGHT * s`, where `s`
-  is the similarity rescaled from `SIMILARITY_MIN` (0) to 1 (1);
-- `likely_duplicate` when the dedup decision says duplicate, or when no veto applies and the score
-  reaches `zentropy.dedup.THRESHOLD`.
+- `zentropy.dedup.decide` on the two canonical postings' dedup keys, without the vectors, gives the
+  ingest's verdict, and with their similarity as one more signal (weighted like the others, from
+  0 at `SIMILARITY_MIN` to 1 at 1.0) the pair's `score`; a veto (different countries or locations)
+  holds either way;
+- `likely_duplicate` when either says duplicate.
 
 Each checked pair is a row of `posting_duplicate_candidates` (remade when either posting is embedded
 again). Nothing is merged: the catalog has no public merge of two canonical postings; the rows are
@@ -32,14 +31,13 @@ import msgspec
 from sqlalchemy import text
 
 from zentropy.catalog.store import canonical_postings
-from zentropy.dedup import THRESHOLD, Decision, DedupKeys, decide
+from zentropy.dedup import Decision, DedupKeys, decide
+from zentropy.dedup.score import EMBEDDING_FLOOR
 
 log = logging.getLogger(__name__)
 
-SIMILARITY_MIN = 0.95
+SIMILARITY_MIN = EMBEDDING_FLOOR
 NEIGHBOURS = 5
-EMBEDDING_WEIGHT = 0.25
-VETOES = frozenset({"different countries", "different locations"})
 
 NEIGHBOURS_SQL = """
 SELECT n.posting_id, 1 - (n.embedding <=> v.embedding) AS similarity
@@ -62,14 +60,11 @@ class PairAssessment(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def assess(a: DedupKeys, b: DedupKeys, similarity: float) -> PairAssessment:
-    """The dedup decision on two postings, with their embedding similarity weighed in."""
+    """The dedup decision on two postings, with and without their embedding similarity."""
     decision = decide(a, b)
-    s = min(1.0, max(0.0, (similarity - SIMILARITY_MIN) / (1 - SIMILARITY_MIN)))
-    score = round((1 - EMBEDDING_WEIGHT) * decision.score + EMBEDDING_WEIGHT * s, 4)
-    vetoed = decision.reason in VETOES
-    likely = decision.duplicate or (not vetoed and score >= THRESHOLD)
-    return PairAssessment(embedding_similarity=round(similarity, 4), dedup=decision, score=score,
-                          likely_duplicate=likely)
+    weighed = decide(a, b, embedding_similarity=similarity)
+    return PairAssessment(embedding_similarity=round(similarity, 4), dedup=decision, score=weighed.score,
+                          likely_duplicate=decision.duplicate or weighed.duplicate)
 
 
 async def neighbours(session, posting_id: int, model: str, limit: int = NEIGHBOURS) -> list[tuple[int, float]]:  # noqa: ANN001
