@@ -9,7 +9,7 @@ import time
 
 from bench.report import DOC, write_section
 
-BENCHES = ("dedup", "ingest", "search", "tiers", "extraction", "purge")
+BENCHES = ("dedup", "ingest", "search", "tiers", "extraction", "embedding", "purge")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--purge-n", type=int, default=1_000_000,
                         help="purge: expired contents to purge (default 1000000; `python -m bench.purge` has more options)")
     parser.add_argument("--extraction-n", type=int, default=300, help="extraction: postings to extract (default 300)")
+    parser.add_argument("--tiers-users", type=int, default=1000, help="tiers: users (default 1000)")
+    parser.add_argument("--tiers-days", type=int, default=30, help="tiers: simulated days (default 30)")
+    parser.add_argument("--embedding-n", type=int, default=200,
+                        help="embedding: texts per workload (default 200)")
     parser.add_argument("--no-write", action="store_true", help=f"print results instead of writing {DOC.name}")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHES]
@@ -44,12 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "extraction":  # LLM extraction throughput and cost per 1,000 postings
             from bench import extraction
             body = extraction.run(args.extraction_n)
+        elif name == "embedding":  # local MiniLM encoder vs the baseline forward pass it replaced
+            from bench import embedding
+            body = embedding.run(args.embedding_n)
         elif name == "purge":  # content purge vs a plain batched DELETE
             from bench import purge
             body = purge.run(args.purge_n)
         elif name == "tiers":  # tier economics
             from bench import tiers
-            body = tiers.run()
+            body = tiers.run(users=args.tiers_users, days=args.tiers_days)
         else:
             from bench import ingest
             body = ingest.run(args.n, args.page_size, args.concurrency,

@@ -35,9 +35,28 @@ def serve(host: str | None, port: int | None) -> None:
     from zentropy.logging import configure
 
     settings = load_settings()
+    options = server_options(settings)
     configure(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_config=None, proxy_headers=True, forwarded_allow_ips="*")
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=None,
+                **options)
+
+
+def server_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's proxy options: X-Forwarded-For / -Proto are believed only from ZENTROPY_FORWARDED_ALLOW_IPS."""
+    import ipaddress
+
+    allowed = [part.strip() for part in settings.forwarded_allow_ips.split(",") if part.strip()]
+    for part in allowed:
+        if part == "*":
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise click.ClickException(
+                f"configuration error: ZENTROPY_FORWARDED_ALLOW_IPS: {part!r} is neither an address, a network "
+                "(CIDR) nor *") from None
+    trusted = "*" if "*" in allowed else ",".join(allowed)
+    return {"proxy_headers": bool(allowed), "forwarded_allow_ips": trusted or None}
 
 
 @cli.command()

@@ -53,7 +53,9 @@ class Runtime:
 
     async def close(self) -> None:
         from zentropy.llm.service import close_llm  # the LLM providers' HTTP clients
+        from zentropy.sources.service import close_sources  # the sources' pooled HTTP clients
 
+        await close_sources(self)
         await close_llm(self)
         await self.queue.disconnect()
         await self.redis.aclose()

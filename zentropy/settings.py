@@ -185,6 +185,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = None
     host: Annotated[str, env("HOST", doc="Address `zentropy serve` binds.")] = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535), env("PORT", doc="Port `zentropy serve` binds.")] = 8000
+    forwarded_allow_ips: Annotated[
+        str, env("ZENTROPY_FORWARDED_ALLOW_IPS", doc="Comma-separated addresses or networks (CIDR) of the "
+                 "proxies whose X-Forwarded-For / X-Forwarded-Proto `zentropy serve` believes; `*` believes "
+                 "every peer (only where a proxy is the one way in, as Railway's edge is).")
+    ] = "127.0.0.1"
     log_level: Annotated[str, env("ZENTROPY_LOG_LEVEL")] = "INFO"
     log_format: Annotated[
         str, msgspec.Meta(pattern="^(json|console)$"),

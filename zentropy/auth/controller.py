@@ -6,6 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 
@@ -13,15 +14,42 @@ from zentropy.auth import cookies
 from zentropy.auth.contract import IdentityError
 from zentropy.auth.guards import signed_in
 from zentropy.auth.middleware import CurrentUser
+from zentropy.auth.ratelimit import SIGNIN_STARTS_PER_IP, hit, is_loopback
 from zentropy.auth.redirects import public_link
 from zentropy.auth.schemas import MagicLinkRequest, MagicLinkSent, MagicLinkVerify, ProviderInfo, SessionIssued
 from zentropy.auth.service import Auth
 from zentropy.auth.store import end_all_sessions, end_session
-from zentropy.auth.web import after_sign_in, as_problem, client_ip, refusal, replacing
+from zentropy.auth.tokens import keyed_hash
+from zentropy.auth.web import after_sign_in, as_problem, client_ip, page, refusal, replacing, wants_html
+from zentropy.http.errors import problem
 from zentropy.runtime import Runtime
 from zentropy.users.preferences import is_onboarded
 
 Next = Annotated[str | None, QueryParameter(name="next", max_length=2000, required=False)]
+TOO_MANY_STARTS = {429: ResponseSpec(None, description=f"More than {SIGNIN_STARTS_PER_IP} sign-ins started from this "
+                                     "client IP in the window (`rate_limited`, Retry-After)")}
+
+
+async def too_many_starts(request: Request, auth: Auth) -> Response | None:
+    """429 (an HTML page for a browser, problem details otherwise, with Retry-After) once this client
+    IP has started SIGNIN_STARTS_PER_IP redirect sign-ins in the rate-limit window; else None.
+
+    A loopback client is not limited: it is this machine, or a proxy on it whose X-Forwarded-For is
+    not believed (ZENTROPY_FORWARDED_ALLOW_IPS), and limiting that would lock everyone out at once."""
+    ip = client_ip(request)
+    if is_loopback(ip):
+        return None
+    key = auth.redis_prefix + "rate:start:" + keyed_hash(auth.secret_key, "rate", ip)
+    retry_after = await hit(auth.runtime.redis, key, SIGNIN_STARTS_PER_IP, auth.settings.rate_window_seconds)
+    if retry_after is None:
+        return None
+    detail = "Too many sign-ins started from here; wait and try again."
+    if wants_html(request):
+        response = page("error.html", status=429, code="rate_limited", detail=detail)
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+    return problem(request, 429, "rate_limited", detail, headers={"Retry-After": str(retry_after)},
+                   retry_after=retry_after)
 
 
 class AuthController(Controller):
@@ -38,10 +66,13 @@ class AuthController(Controller):
             for p in auth.offered()
         ]
 
-    @get("/{provider:str}/login", summary="Start signing in with a redirect provider", status_code=303)
+    @get("/{provider:str}/login", summary="Start signing in with a redirect provider", status_code=303,
+         responses=TOO_MANY_STARTS)
     async def login(self, provider: FromPath[str], request: Request, runtime: NamedDependency[Runtime],
                     next_path: Next = None) -> Response:
         auth = Auth.of(runtime)
+        if refused := await too_many_starts(request, auth):
+            return refused
         try:
             url, state = await auth.start_redirect(provider, next_path)
         except IdentityError as exc:
@@ -49,10 +80,12 @@ class AuthController(Controller):
         return Redirect(url, status_code=303, cookies=[cookies.state_cookie(auth.public_url, state, auth.settings.flow_minutes)])
 
     @post("/{provider:str}/link", summary="Link another provider to the signed-in user", status_code=303,
-          guards=[signed_in])
+          guards=[signed_in], responses=TOO_MANY_STARTS)
     async def link(self, provider: FromPath[str], request: Request, current_user: NamedDependency[CurrentUser],
                    runtime: NamedDependency[Runtime], next_path: Next = None) -> Response:
         auth = Auth.of(runtime)
+        if refused := await too_many_starts(request, auth):
+            return refused
         try:
             url, state = await auth.start_redirect(provider, next_path, link_to=current_user.user_id)
         except IdentityError as exc:

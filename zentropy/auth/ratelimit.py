@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from redis.asyncio import Redis
+
+SIGNIN_STARTS_PER_IP = 30
+"""Redirect sign-ins (Google, LinkedIn: login or link) one client IP may start per window
+(MAGIC_LINK_LIMIT_WINDOW_SECONDS, 15 minutes by default). Each start stores a flow in Redis and sends
+the browser to the provider: a client starting hundreds is a bot, not a person."""
 
 
 async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> int | None:
@@ -15,3 +22,10 @@ async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> int | 
     if count <= limit:
         return None
     return max(int(ttl), 1)
+
+
+def is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False

@@ -34,7 +34,7 @@ from zentropy.matching.texts import posting_text
 log = logging.getLogger(__name__)
 
 BATCH = 100
-EMBED_BATCH = 50  # the local model makes about 1-2 vectors a second on a busy 2-core machine
+EMBED_BATCH = 50  # about a second of the local model on a 2-core machine (docs/benchmarks.md, "Local embedding speed")
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(minutes=30)
 

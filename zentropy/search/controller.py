@@ -117,7 +117,11 @@ class SearchController(Controller):
         return JobsPage(items=items, total=total, limit=limit, offset=offset,
                         next=f"{base}?limit={limit}&offset={offset + limit}" if more else None)
 
-    @get("/{search_id:uuid}/events", summary="Live progress per tier and source (server-sent events)")
+    @get("/{search_id:uuid}/events", summary="Live progress per tier and source (server-sent events)",
+         media_type="text/event-stream", responses={200: ResponseSpec(
+             str, media_type="text/event-stream", generate_examples=False,
+             description="A stream of server-sent events: `search`, `tier` and `source` events with JSON data, "
+                         "then `done`. Each event has an id; send it back as `Last-Event-ID` to resume after it")})
     async def events(self, search_id: FromPath[uuid.UUID], request: Request,
                      current_user: NamedDependency[CurrentUser], runtime: NamedDependency[Runtime]) -> ServerSentEvent:
         user_id = current_user.user_id

@@ -87,6 +87,18 @@ def _problem(factory: Any) -> str | None:
     return None
 
 
+RUNTIME_KEY = "search.sources"  # the process's SourceService, in `runtime.extras` (tier engine, postings)
+
+
+async def close_sources(runtime: Any) -> None:
+    """Close the process's `SourceService` (its pooled HTTP clients), if one was made: `Runtime.close`
+    calls it, so the API (app lifespan) and the worker (`zentropy worker`) both do at shutdown. Used
+    again, it opens new ones."""
+    service = runtime.extras.get(RUNTIME_KEY)
+    if service is not None:
+        await service.aclose()
+
+
 class SourceService:
     """The registered sources, built on first use, each with its own pooled `SourceHTTP`."""
 
@@ -107,9 +119,13 @@ class SourceService:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for _, http in self._built.values():
-            await http.aclose()
-        self._built.clear()
+        """Close every source's HTTP client (one failing to close does not keep the others open)."""
+        built, self._built = self._built, {}
+        for name, (_, http) in built.items():
+            try:
+                await http.aclose()
+            except Exception:
+                log.warning("closing a source's HTTP client failed", extra={"source": name}, exc_info=True)
 
     # -- what there is -----------------------------------------------------------------------
     def names(self) -> list[str]:
