@@ -16,10 +16,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 from litestar import Litestar, Response, post
+from litestar.response.base import ASGIResponse
 
 from zentropy.runtime import Runtime
 from zentropy.search.cache import cache_tier
-from zentropy.search.controller import started_response
+from zentropy.search.controller import started_asgi
 from zentropy.search.query import SearchIn
 from zentropy.search.service import Started, query_and_fingerprint, want_of
 from zentropy.settings import Settings, read_settings
@@ -48,12 +49,12 @@ def cache_tier_app() -> Litestar:
             await state["runtime"].close()
 
     @post("/cache-tier", status_code=200)
-    async def search(data: SearchIn) -> Response:
+    async def search(data: SearchIn) -> ASGIResponse:
         runtime = state["runtime"]
         (_, fingerprint), want = query_and_fingerprint(data), want_of(runtime, data)
         answer = await cache_tier(runtime).lookup(fingerprint, want)
         if answer.count < want:
-            return Response(b'{"status":"queued"}', status_code=202, media_type="application/json")
-        return started_response(runtime, Started(id=uuid.uuid4(), cached=True, answer=answer), want)
+            return ASGIResponse(body=b'{"status":"queued"}', status_code=202)
+        return started_asgi(runtime, Started(id=uuid.uuid4(), cached=True, answer=answer), want)
 
     return Litestar(route_handlers=[search], lifespan=[lifespan], logging_config=None)

@@ -91,3 +91,25 @@ def _slow(fake, token):
         "app_id": [fake.app_id], "app_key": [fake.app_key], "what": [token], "results_per_page": ["20"]}, {}))
     reply.delay = 0.3  # under the test policy's read timeout
     return reply
+
+
+async def test_an_answer_in_memory_is_dropped_when_another_process_changes_the_catalog(rig):
+    """Another API process (same Redis, same database) writes the catalog: within the version check
+    interval this process still answers from memory, then reads the answer again."""
+    import dataclasses
+
+    rig.configure(version_check_seconds=0.3)
+    other = dataclasses.replace(rig.rt, extras={key: rig.rt.extras[key] for key in (
+        "search.settings", "search.sources", "quotas.settings")})
+    here = cache_tier(rig.rt)
+    await run_engine(rig.rt, rig.token, want=5)
+    fingerprint = normalize(SearchIn(keywords=rig.token)).fingerprint()
+    first = await here.lookup(fingerprint, 5)
+    assert (await here.lookup(fingerprint, 5)) is first
+    await asyncio.sleep(0.35)  # this process's last read of the version is now due again
+    assert (await here.lookup(fingerprint, 5)) is first  # read again, unchanged: still from memory
+    await run_engine(other, f"{rig.token} other", want=5)  # the other process writes the catalog
+    assert cache_tier(other).version.value > here.version.value
+    await asyncio.sleep(0.35)
+    again = await here.lookup(fingerprint, 5)
+    assert again is not first and again.posting_ids == first.posting_ids

@@ -11,6 +11,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 METHODS = ("get", "post", "put", "patch", "delete")
+# Catalog postings are public: a number in these paths names a posting any user may read, never a
+# tenant's row (whose integer ids can coincide with a posting's).
+PUBLIC_OBJECT_PATHS = ("/api/v1/jobs/",)
 PLANTED_MAX = 32  # planted text is at most this long (and at least 14 characters)
 
 # Any JSON value, small: what a client may send where something else is expected.

@@ -47,7 +47,7 @@ from sqlalchemy import event, text
 
 from tests.tenancy.asgi import call
 from tests.tenancy.conftest import PUBLIC, Person, app_client, new_marker, sign_in, sign_up
-from tests.tenancy.openapi import Operation, Plant, from_schema, json_values, operations
+from tests.tenancy.openapi import PUBLIC_OBJECT_PATHS, Operation, Plant, from_schema, json_values, operations
 from tests.tenancy.rls_checks import check_every_tenant_table
 from zentropy.accounts.tables import quote, tenant_tables
 from zentropy.db.tenant import TenantSession, current_user_id
@@ -398,7 +398,7 @@ class World:
         self.check_response(actor, request, response, what)
         self.check_contexts(actor, contexts, what)
         self.check_writes(actor, before, after, what)
-        foreign = self.foreign_values(actor, request)
+        foreign = self.foreign_values(actor, op, request)
         if foreign and response.status_code < 500:
             await self.compare_with_missing(actor, op, request, response, foreign, what)
         await self.after_request(actor, op, response, what)
@@ -472,11 +472,13 @@ class World:
                     assert not holders or mine in holders, \
                         f"{key[0]}.{column} of {mine} points at another user's {row.get(column)}: {what}"
 
-    def foreign_values(self, actor: Person | None, request: Request) -> dict[str, str]:
+    def foreign_values(self, actor: Person | None, op: Operation, request: Request) -> dict[str, str]:
         """Other people's object ids in the request -> a missing id of the same kind."""
         owners, mine = self.owners(), actor.user_id if actor else None
         found: dict[str, str] = {}
-        whole_ids = [v for v in request.path.values() if v.isdigit()]  # numbers name objects only in paths
+        # numbers name tenant objects only in paths, and not in those of public catalog postings
+        public = op.path.startswith(PUBLIC_OBJECT_PATHS)
+        whole_ids = [] if public else [v for v in request.path.values() if v.isdigit()]
         for value in [*request.strings(), *whole_ids]:
             for part in [*UUID.findall(value), *([value] if value in whole_ids else [])]:
                 holders = owners.get(part.lower(), set())

@@ -23,7 +23,6 @@ from zentropy.auth.redirects import public_link
 from zentropy.auth.service import Auth
 from zentropy.auth.tokens import same
 from zentropy.http.errors import ProblemError
-from zentropy.users.preferences import is_onboarded
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 OPEN_PREFIXES = ("/health", "/schema", "/metrics")
@@ -63,8 +62,8 @@ async def request_guard(connection: ASGIConnection, handler: BaseRouteHandler) -
         await check_csrf(connection, user if handler.opt.get("csrf", True) else None, Auth.of_app(connection.app))
     if user is None or handler.opt.get("before_onboarding") or connection.scope["path"].startswith(OPEN_PREFIXES):
         return
-    auth = Auth.of_app(connection.app)
-    if not await is_onboarded(auth.db, user.user_id):
+    if not user.onboarded:  # looked up with the session (zentropy.auth.middleware)
+        auth = Auth.of_app(connection.app)
         raise ProblemError(
             403, "onboarding_required", "Complete your preferences first: skills, salary expectation, "
             "and locations or remote.",
@@ -84,9 +83,15 @@ async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise unauthenticated(Auth.of_app(connection.app))
 
 
+def current_user_of(connection: ASGIConnection) -> CurrentUser:
+    """The signed-in user, or 401 `unauthenticated` (what the `current_user` dependency gives, for
+    hot handlers that skip dependency injection: Litestar resolves two dependencies in a task group)."""
+    user = connection.scope.get("user")
+    if user is None:
+        raise unauthenticated(Auth.of_app(connection.app))
+    return user
+
+
 async def provide_current_user(request: Request) -> CurrentUser:
     """Dependency `current_user`: the signed-in user, or 401 `unauthenticated`."""
-    user = request.scope.get("user")
-    if user is None:
-        raise unauthenticated(Auth.of_app(request.app))
-    return user
+    return current_user_of(request)

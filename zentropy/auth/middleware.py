@@ -1,7 +1,10 @@
 """Who is calling: the session middleware.
 
 Every HTTP request bringing a session token — `Authorization: Bearer <token>` or the session
-cookie — is looked up once. With a live session, `scope["user"]` is a `CurrentUser` and the rest
+cookie — is looked up once, in one database round trip that also says whether the user completed
+onboarding (the request guard's question). Nothing about sessions is kept between requests, so
+ending a session, disabling a user or deleting one takes effect on the next request, whichever
+process serves it. With a live session, `scope["user"]` is a `CurrentUser` and the rest
 of the request (guards, dependencies, the handler) runs in that user's tenant context
 (`zentropy.db.tenant`), so row-level security shows the user's own rows and nothing else.
 Without one, `scope["user"]` is None and tenant tables show nothing. A cookie session renewed by
@@ -31,6 +34,7 @@ class CurrentUser:
     session_id: uuid.UUID
     via: Literal["cookie", "bearer"]
     csrf_token: str  # send back as X-CSRF-Token (or form field csrf_token) on cookie-authenticated writes
+    onboarded: bool = False  # completed onboarding, as of this request's session look-up
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -62,7 +66,7 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
                       else send)
             return
         scope["user"] = CurrentUser(user_id=live.user_id, session_id=live.session_id, via=via,
-                                    csrf_token=auth.csrf_token(live.token_hash))
+                                    csrf_token=auth.csrf_token(live.token_hash), onboarded=live.onboarded)
         if via == "cookie" and live.renewed:
             send = _with_cookie(send, session_cookie(auth.public_url, token, live.expires_at))
         with tenant(live.user_id):

@@ -97,7 +97,13 @@ class Auth:
 
     @property
     def session_ttl(self) -> timedelta:
+        """Idle lifetime: each use slides it forward."""
         return timedelta(hours=self.settings.session_ttl_hours)
+
+    @property
+    def session_max_age(self) -> timedelta:
+        """Absolute lifetime: a session ends this long after it began, however it is used."""
+        return timedelta(hours=self.settings.session_max_age_hours)
 
     # -- providers --------------------------------------------------------------------------------
     def offered(self) -> list[Any]:
@@ -189,7 +195,7 @@ class Auth:
                            replacing: tuple[uuid.UUID, uuid.UUID] | None = None) -> store.NewSession:
         """A new session (never a token the browser brought: no fixation); ends the one it replaces."""
         session = await store.create_session(self.db, self.secret_key, user_id, via=via, ttl=self.session_ttl,
-                                             user_agent=user_agent)
+                                             user_agent=user_agent, max_age=self.session_max_age)
         if replacing is not None:
             await store.end_session(self.db, *replacing)
         return session
@@ -197,7 +203,7 @@ class Auth:
     async def authenticate(self, token: str) -> store.LiveSession | None:
         if not token or len(token) > 200:
             return None
-        return await store.live_session(self.db, self.secret_key, token, self.session_ttl)
+        return await store.live_session(self.db, self.secret_key, token, self.session_ttl, self.session_max_age)
 
     def csrf_token(self, session_token_hash: str) -> str:
         return keyed_hash(self.secret_key, "csrf", session_token_hash)

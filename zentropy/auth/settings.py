@@ -14,6 +14,10 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
         int, msgspec.Meta(ge=1), env("ZENTROPY_SESSION_TTL_HOURS", doc="Idle lifetime of a session; "
                                       "each use slides it forward (default 14 days).")
     ] = 14 * 24
+    session_max_age_hours: Annotated[
+        int, msgspec.Meta(ge=1), env("ZENTROPY_SESSION_MAX_AGE_HOURS", doc="Absolute lifetime of a session: "
+                                      "it ends this long after sign-in however often it is used (default 30 days).")
+    ] = 30 * 24
     magic_link_minutes: Annotated[
         int, msgspec.Meta(ge=1, le=60), env("MAGIC_LINK_TTL_MINUTES", doc="Magic links expire after this.")
     ] = 15

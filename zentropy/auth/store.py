@@ -28,6 +28,7 @@ class LiveSession(msgspec.Struct, frozen=True):
     expires_at: datetime
     renewed: bool
     token_hash: str
+    onboarded: bool = False  # the user completed onboarding (preferences)
 
 
 class NewSession(msgspec.Struct, frozen=True):
@@ -53,14 +54,19 @@ async def email_owner(db: Database, email: str) -> EmailOwner | None:
     return EmailOwner(row.user_id, row.email_verified, row.disabled) if row else None
 
 
-async def live_session(db: Database, secret_key: str, token: str, ttl: timedelta) -> LiveSession | None:
+SESSION_SQL = "SELECT session_id, user_id, expires_at, renewed, onboarded FROM zentropy_auth_session($1, $2, $3)"
+
+
+async def live_session(db: Database, secret_key: str, token: str, ttl: timedelta,
+                       max_age: timedelta | None = None) -> LiveSession | None:
+    """The live session behind `token` (renewed when due) and whether its user is onboarded: one
+    database round trip (every signed-in request makes it). `max_age`: the absolute lifetime."""
     token_hash = session_hash(secret_key, token)
-    async with db.session() as s:
-        row = (await s.execute(text("SELECT * FROM zentropy_auth_session(:h, :ttl)"),
-                               {"h": token_hash, "ttl": ttl})).first()
+    row = await db.fetchrow(SESSION_SQL, token_hash, ttl, max_age)
     if row is None:
         return None
-    return LiveSession(row.session_id, row.user_id, row.expires_at, row.renewed, token_hash)
+    return LiveSession(row["session_id"], row["user_id"], row["expires_at"], row["renewed"], token_hash,
+                       row["onboarded"])
 
 
 # -- users and accounts -----------------------------------------------------------------------------
@@ -124,10 +130,10 @@ async def linked_accounts(db: Database, user_id: uuid.UUID) -> list[Account]:
 
 # -- sessions ---------------------------------------------------------------------------------------
 async def create_session(db: Database, secret_key: str, user_id: uuid.UUID, *, via: str, ttl: timedelta,
-                         user_agent: str | None = None) -> NewSession:
+                         user_agent: str | None = None, max_age: timedelta | None = None) -> NewSession:
     token = new_token()
     session_id = uuid.uuid4()
-    expires_at = datetime.now(UTC) + ttl
+    expires_at = datetime.now(UTC) + (ttl if max_age is None else min(ttl, max_age))
     with tenant(user_id):
         async with db.session() as s:
             s.add(AuthSession(id=session_id, user_id=user_id, token_hash=session_hash(secret_key, token), via=via,

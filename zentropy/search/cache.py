@@ -148,9 +148,13 @@ class CacheTier:
 
     async def lookup(self, fingerprint: str, want: int) -> CacheAnswer:
         """The fresh matches of `fingerprint` (at most `want`), from memory when it is hot."""
-        version = await self.version.current()
+        known = self.version
+        if time.monotonic() - known.checked < known.check_seconds:
+            version = known.value  # read lately: no await, no Redis
+        else:
+            version = await known.current()
         key = (fingerprint, want)
-        answer = self.hot.get(key, version, self.clock().timestamp())
+        answer = self.hot.get(key, version, time.time() if self.clock is _utcnow else self.clock().timestamp())
         if answer is not None:
             return answer
         answer = await self._read(fingerprint, want)

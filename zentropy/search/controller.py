@@ -15,8 +15,11 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response.base import ASGIResponse
 
+from zentropy.auth.guards import current_user_of
 from zentropy.auth.middleware import CurrentUser
+from zentropy.auth.service import runtime_of
 from zentropy.db import tenant
 from zentropy.http.errors import ProblemError
 from zentropy.quotas.service import QuotaExceeded
@@ -60,17 +63,48 @@ def quota_problem(exc: QuotaExceeded) -> ProblemError:
                         resets_at=exc.resets_at.isoformat())
 
 
+_SEARCHES_URL: dict[str, bytes] = {}
+
+
+def _searches_url(public_url: str) -> bytes:
+    """`{public_url}/api/v1/searches/`, JSON-escaped (without quotes), once per public URL."""
+    found = _SEARCHES_URL.get(public_url)
+    if found is None:
+        found = _SEARCHES_URL[public_url] = msgspec.json.encode(f"{public_url.rstrip('/')}/api/v1/searches/")[1:-1]
+    return found
+
+
+def started_body(public_url: str, started: Started, want: int) -> bytes:
+    """The body of a started search: what `SearchAccepted` (queued) or `SearchAnswered` (a cache
+    answer, its results encoded once, when they were cached) encode to, key for key."""
+    url = _searches_url(public_url) + str(started.id).encode()
+    parts = [b'{"id":"', str(started.id).encode(), b'","status":"', b"done" if started.cached else b"queued",
+             b'","cached":', b"true" if started.cached else b"false", b',"want":', str(int(want)).encode(),
+             b',"links":{"self":"', url, b'","events":"', url, b'/events","jobs":"', url, b'/jobs"}']
+    if started.answer is not None:
+        parts += [b',"results_count":', str(started.answer.count).encode(), b',"results":', started.answer.body]
+    parts.append(b"}")
+    return b"".join(parts)
+
+
 def started_response(runtime: Runtime, started: Started, want: int) -> Response:
-    search_links = links(runtime.settings.public_url, started.id)
-    head = {"id": str(started.id), "status": "done" if started.cached else "queued", "cached": started.cached,
-            "want": want, "links": msgspec.to_builtins(search_links)}
+    """`started_body` as a `Response` (for handlers that return one)."""
+    body = started_body(runtime.settings.public_url, started, want)
     if started.answer is None:
-        return Response(msgspec.json.encode(head), status_code=202, media_type=JSON,
-                        headers={"Location": search_links.self})
-    # a cache answer is sent as encoded once, when it was cached
-    head["results_count"] = started.answer.count
-    body = msgspec.json.encode(head)[:-1] + b',"results":' + started.answer.body + b"}"
+        return Response(body, status_code=202, media_type=JSON,
+                        headers={"Location": links(runtime.settings.public_url, started.id).self})
     return Response(body, status_code=200, media_type=JSON)
+
+
+def started_asgi(runtime: Runtime, started: Started, want: int) -> ASGIResponse:
+    """`started_body` as an `ASGIResponse`, for the hot path of `POST /api/v1/searches`: the body is
+    encoded already, so none of `Response`'s serialization is needed."""
+    public_url = runtime.settings.public_url
+    body = started_body(public_url, started, want)
+    if started.answer is None:
+        return ASGIResponse(body=body, status_code=202, media_type=JSON,
+                            headers=[("location", links(public_url, started.id).self)])
+    return ASGIResponse(body=body, status_code=200, media_type=JSON)
 
 
 class SearchController(Controller):
@@ -79,14 +113,16 @@ class SearchController(Controller):
 
     @post("/", status_code=202, summary="Start a search (200 with results when the cache tier answers it)",
           responses={200: ResponseSpec(SearchAnswered, description="Answered by the cache tier"),
+                     202: ResponseSpec(SearchAccepted, description="Queued for the worker (Location: the search)"),
                      429: ResponseSpec(None, description="Daily search quota used up (Retry-After)")})
-    async def create(self, data: JSONBody[SearchIn], current_user: NamedDependency[CurrentUser],
-                     runtime: NamedDependency[Runtime]) -> Response[SearchAccepted]:
+    async def create(self, data: JSONBody[SearchIn], request: Request) -> ASGIResponse:
+        # the hot route: the user and the runtime without dependency injection (see current_user_of)
+        current_user, runtime = current_user_of(request), runtime_of(request.app)
         try:
             started = await start_search(runtime, current_user.user_id, data)
         except QuotaExceeded as exc:
             raise quota_problem(exc) from None
-        return started_response(runtime, started, data.want or search_settings(runtime).want)
+        return started_asgi(runtime, started, data.want or search_settings(runtime).want)
 
     @get("/", summary="The user's searches, newest first")
     async def index(self, current_user: NamedDependency[CurrentUser], runtime: NamedDependency[Runtime],

@@ -17,7 +17,7 @@ from zentropy.db import tenant
 from zentropy.http.errors import ProblemError
 from zentropy.quotas import service as quotas
 from zentropy.quotas.settings import quota_settings
-from zentropy.search.cache import ASYNC_COMMIT, CacheAnswer, cache_hits, cache_tier
+from zentropy.search.cache import CacheAnswer, cache_hits, cache_tier
 from zentropy.search.engine import SearchRun, TierEngine
 from zentropy.search.events import EventStream
 from zentropy.search.models import Search
@@ -30,26 +30,18 @@ from zentropy.search.settings import search_settings
 log = logging.getLogger(__name__)
 JOB = "run_search"
 
-INSERT_SQL = """
-    INSERT INTO searches (id, user_id, saved_search_id, origin, query, fingerprint, want, premium, status, cached,
-                          report, result_ids, result_sources, finished_at, heartbeat_at)
-    {source}
-    RETURNING id
-"""
-VALUES = ("CAST(:id AS uuid), CAST(:user_id AS uuid), CAST(:saved_search_id AS uuid), :origin, CAST(:query AS jsonb), "
-          ":fingerprint, :want, :premium, :status, :cached, CAST(:report AS jsonb), CAST(:result_ids AS bigint[]), "
-          "CAST(:result_sources AS text[]), :finished_at, now()")
-# Counting the search against the daily quota and recording it, in one statement. The transaction
-# does not wait for the disk at commit (ASYNC_COMMIT): a crash may lose the last moment's search
-# records and their quota counts, never anything else; in exchange a search costs no WAL flush.
-QUOTA_AND_INSERT_SQL = text(f"""
-    WITH {ASYNC_COMMIT}, quota AS ({quotas.TAKE_SQL.format(column=quotas.LIMIT_COLUMN[quotas.SEARCHES])})
-    {INSERT_SQL.format(source=f"SELECT {VALUES} FROM async_commit, quota")}
-""")
-PLAIN_INSERT_SQL = text(f"""
-    WITH {ASYNC_COMMIT}
-    {INSERT_SQL.format(source=f"SELECT {VALUES} FROM async_commit")}
-""")
+# A search is recorded — counted against the daily quota and inserted, atomically, the commit not
+# waiting for the disk (a crash may lose the last moment's search records and their quota counts,
+# never anything else) — by one database function (migration 0011): one round trip. It returns
+# the search's id, or NULL when the quota is used up (nothing recorded).
+RECORD_SQL = ("SELECT zentropy_search_record($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, "
+              "$14, $15, $16)")
+RECORD_AFTER_TAKE_SQL = text(
+    "SELECT zentropy_search_record(:user_id, :id, :saved_search_id, :origin, CAST(:query AS jsonb), :fingerprint, "
+    ":want, :premium, :status, :cached, CAST(:report AS jsonb), :result_ids, :result_sources, :finished_at, "
+    "NULL, NULL)")
+RECORD_ARGS = ("user_id", "id", "saved_search_id", "origin", "query", "fingerprint", "want", "premium", "status",
+               "cached", "report", "result_ids", "result_sources", "finished_at", "quota_period", "quota_default")
 
 
 class Started(msgspec.Struct, kw_only=True):
@@ -117,25 +109,22 @@ async def start_search(runtime: Any, user_id: uuid.UUID, search: SearchIn, *, or
         want, await premium_possible(runtime, user_id, search.premium)))
     search_id = uuid.uuid4()
     params = {
-        "id": str(search_id), "user_id": str(user_id),
-        "saved_search_id": str(saved_search_id) if saved_search_id else None,
+        "id": search_id, "user_id": user_id, "saved_search_id": saved_search_id,
         "origin": origin, "query": msgspec.json.encode(query).decode(), "fingerprint": fingerprint, "want": want,
         "premium": search.premium, "status": "done" if hit else "queued", "cached": hit,
         "report": msgspec.json.encode(cached_report(answer.count)).decode() if hit else None,
         "result_ids": answer.posting_ids if hit else [], "result_sources": answer.sources if hit else [],
         "finished_at": datetime.now(timezone.utc) if hit else None,
     }
-    with tenant(user_id):
-        async with runtime.db.session() as session:
-            if count_quota:
-                period = quotas.period_start(quotas.SEARCHES, datetime.now(timezone.utc))
-                params.update(kind=quotas.SEARCHES, period=period,
-                              default=quota_settings(runtime).searches_per_day)
-                inserted = (await session.execute(QUOTA_AND_INSERT_SQL, params)).scalar()
-                if inserted is None:
-                    await quotas.take(session, quota_settings(runtime), user_id, quotas.SEARCHES)  # raises
-            else:
-                await session.execute(PLAIN_INSERT_SQL, params)
+    if count_quota:
+        params["quota_period"] = quotas.period_start(quotas.SEARCHES, datetime.now(timezone.utc))
+        params["quota_default"] = quota_settings(runtime).searches_per_day
+    recorded = await runtime.db.fetchval(RECORD_SQL, *[params.get(name) for name in RECORD_ARGS], retry=False)
+    if recorded is None:  # the quota is used up: say so (or, if it was raised meanwhile, count and record)
+        with tenant(user_id):
+            async with runtime.db.session() as session:
+                await quotas.take(session, quota_settings(runtime), user_id, quotas.SEARCHES)  # raises
+                await session.execute(RECORD_AFTER_TAKE_SQL, params)
     if hit:
         await cache_hits(runtime).add()
     else:
