@@ -7,6 +7,7 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -73,8 +74,8 @@ async def server_settings(url: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def bench_database():
-    """(owner URL, Runtime) of a new database, dropped afterwards. The runtime has no Redis: the
-    benchmarks here need only the database and the plugins."""
+    """(owner URL, Runtime) of a new database, dropped afterwards. The runtime's Redis (LLM rate
+    limits, metrics counters) is `ZENTROPY_BENCH_REDIS_URL`'s or an embedded one; it has no queue."""
     server = await server_url()
     name = f"zentropy_bench_{uuid.uuid4().hex[:8]}"
     admin = create_async_engine(async_url(server), isolation_level="AUTOCOMMIT")
@@ -84,15 +85,17 @@ async def bench_database():
     runtime = None
     try:
         await upgrade(owner_url, APP_USER, APP_PASSWORD)
+        redis_url = os.environ.get("ZENTROPY_BENCH_REDIS_URL") or embedded.start_redis(BENCH_DATA)
         settings = Settings(database_url=owner_url, database_app_user=APP_USER, database_app_password=APP_PASSWORD,
-                            redis_url="redis://unused", plugins="")
+                            redis_url=redis_url, plugins="")
         plugins = Plugins(settings).load(entry_points=[])
         runtime = Runtime(settings=settings, plugins=plugins, db=Database(service_database_url(settings)),
-                          redis=None, queue=None)  # type: ignore[arg-type]
+                          redis=Redis.from_url(redis_url), queue=None)  # type: ignore[arg-type]
         yield owner_url, runtime
     finally:
         if runtime is not None:
             await runtime.db.dispose()
+            await runtime.redis.aclose()
         async with admin.connect() as conn:
             await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         await admin.dispose()

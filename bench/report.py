@@ -10,9 +10,9 @@ HEADER = """# Benchmarks
 
 Run them all with `make bench` (or `python -m bench`), one with `python -m bench NAME`
 (`python -m bench --help` lists them and their options). Each run rewrites its own section below,
-with the machine it ran on. They run against the embedded PostgreSQL (a server of their own under
-`.test-data/bench/`), or the server `ZENTROPY_BENCH_DATABASE_URL` names (an owner URL); every run
-uses a fresh database.
+with the machine it ran on. They run against the embedded PostgreSQL and Redis (servers of their
+own under `.test-data/bench/`), or the servers `ZENTROPY_BENCH_DATABASE_URL` (an owner URL) and
+`ZENTROPY_BENCH_REDIS_URL` name; every run uses a fresh database.
 """
 
 
