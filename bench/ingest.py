@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -61,6 +62,48 @@ async def run_ingest(runtime, postings: Sequence[Posting], page_size: int,  # no
     return time.perf_counter() - started, dict(totals)
 
 
+def backend_seconds(database: str) -> float | None:
+    """CPU seconds used so far by the server processes working for `database` (its backends and
+    autovacuum workers), read from /proc; None when the server is not on this machine or not
+    readable. Backends that exit take theirs with them: read it while the connections are open."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, found = 0.0, False
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read()
+            if not command.startswith(b"postgres: ") or f" {database} ".encode() not in command + b" ":
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        found = True
+    return total if found else None
+
+
+class CpuClock:
+    """CPU seconds of this process and of the database's server processes between `start` and
+    `stop`: on a shared machine, wall-clock rates move with the load, CPU per posting much less."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+
+    def start(self) -> None:
+        # before the first connection there is no server process yet: nothing used so far
+        self.python, self.server = time.process_time(), backend_seconds(self.database) or 0.0
+
+    def stop(self) -> tuple[float, float | None]:
+        server = backend_seconds(self.database)
+        used = None if server is None else server - self.server
+        return time.process_time() - self.python, used
+
+
 def asyncpg_dsn(owner_url: str) -> dict:
     url = make_url(owner_url)
     return {"user": url.username, "password": url.password, "database": url.database,
@@ -71,10 +114,12 @@ async def dump(conn: asyncpg.Connection) -> dict[str, list]:
     return {table: await conn.fetch(f"SELECT {', '.join(columns)} FROM {table}") for table, columns in TABLES.items()}
 
 
-async def copy_back(conn: asyncpg.Connection, rows: dict[str, list]) -> float:
+async def copy_back(conn: asyncpg.Connection, rows: dict[str, list], clock: CpuClock | None = None) -> float:
     """TRUNCATE, then COPY the dumped rows into the same tables (indexes in place); the COPY time."""
     await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
     await conn.execute("CHECKPOINT")
+    if clock is not None:
+        clock.start()
     started = time.perf_counter()
     async with conn.transaction():
         for table, columns in TABLES.items():
@@ -89,17 +134,21 @@ async def throughput(n: int, page_size: int, concurrency: int) -> dict:
     normalize_seconds = time.perf_counter() - started
     async with bench_database() as (owner_url, runtime):
         version = await postgres_version(owner_url)
+        clock = CpuClock(make_url(owner_url).database)
+        clock.start()
         ingest_seconds, totals = await run_ingest(runtime, postings, page_size, concurrency)
+        ingest_cpu = clock.stop()
         conn = await asyncpg.connect(**asyncpg_dsn(owner_url))
         try:
             rows = await dump(conn)
-            copy_seconds = await copy_back(conn, rows)
+            copy_seconds = await copy_back(conn, rows, clock)
+            copy_cpu = clock.stop()
         finally:
             await conn.close()
     chars = sum(len(p.description_text) for p in postings) / len(postings)
     return {"n": n, "page_size": page_size, "concurrency": concurrency, "chars": chars, "ingest_seconds": ingest_seconds, "copy_seconds": copy_seconds,
             "normalize_seconds": normalize_seconds, "totals": totals, "rows": {t: len(r) for t, r in rows.items()},
-            "postgres": version}
+            "postgres": version, "ingest_cpu": ingest_cpu, "copy_cpu": copy_cpu}
 
 
 async def prefill(owner_url: str, postings: Iterable[Posting], chunk: int = 20_000) -> int:
@@ -177,6 +226,14 @@ async def costs_at(sizes: list[int], probe: int, page_size: int, concurrency: in
              "totals": dict(c["totals"])} for c in catalogs]
 
 
+def _cpu(cpu: tuple[float, float | None], copy: tuple[float, float | None], n: int) -> str:
+    python, server = cpu
+    if server is None or copy[1] is None:
+        return f"{python / n * 1e6:,.0f} | n/a | n/a | n/a"
+    both, copy_both = python + server, copy[0] + copy[1]
+    return f"{python / n * 1e6:,.0f} | {server / n * 1e6:,.0f} | {both / n * 1e6:,.0f} | {copy_both / both:.0%}"
+
+
 def render(result: dict, costs: list[dict]) -> str:
     n = result["n"]
     ingest_rate = n / result["ingest_seconds"]
@@ -199,13 +256,19 @@ def render(result: dict, costs: list[dict]) -> str:
         f"blocking keys, {rows['posting_content']:,} contents) are COPYed into the same, emptied tables (same "
         "indexes), in the same run.",
         "",
-        "| | seconds | postings/s | vs COPY |",
-        "|---|---:|---:|---:|",
+        "| | seconds | postings/s | vs COPY | CPU µs per posting: Python | PostgreSQL | both | CPU vs COPY |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         f"| ingest (normalize + dedup + upsert) | {result['ingest_seconds']:.1f} | {ingest_rate:,.0f} | "
-        f"{ingest_rate / copy_rate:.0%} |",
-        f"| raw COPY of the same rows | {result['copy_seconds']:.1f} | {copy_rate:,.0f} | 100% |",
+        f"{ingest_rate / copy_rate:.0%} | {_cpu(result['ingest_cpu'], result['copy_cpu'], n)} |",
+        f"| raw COPY of the same rows | {result['copy_seconds']:.1f} | {copy_rate:,.0f} | 100% | "
+        f"{_cpu(result['copy_cpu'], result['copy_cpu'], n)} |",
         f"| of which normalizing + fingerprinting alone (Python) | {result['normalize_seconds']:.1f} | "
-        f"{n / result['normalize_seconds']:,.0f} | |",
+        f"{n / result['normalize_seconds']:,.0f} | | | | | |",
+        "",
+        "CPU per posting is this process's CPU time and that of the database's server processes "
+        "(backends and autovacuum, from /proc) over the same span: on a shared machine the wall-clock "
+        "rates move with the other work, CPU per posting much less; \"CPU vs COPY\" is COPY's CPU per "
+        "posting over ingest's, the ratio the wall-clock one tends to when the cores are saturated.",
         "",
         f"Outcomes: {t.get('new', 0):,} new, {t.get('duplicates', 0):,} duplicates, "
         f"{t.get('updated', 0) + t.get('unchanged', 0):,} seen before. Target: ingest at least 30% of COPY's rate.",
@@ -231,7 +294,8 @@ def render(result: dict, costs: list[dict]) -> str:
 
 async def main(n: int, page_size: int, concurrency: int, sizes: list[int], probe: int) -> str:
     result = await throughput(n, page_size, concurrency)
-    print(f"ingest {n / result['ingest_seconds']:,.0f}/s, COPY {n / result['copy_seconds']:,.0f}/s", flush=True)
+    print(f"ingest {n / result['ingest_seconds']:,.0f}/s, COPY {n / result['copy_seconds']:,.0f}/s "
+          f"(CPU per posting: {_cpu(result['ingest_cpu'], result['copy_cpu'], n)})", flush=True)
     costs = await costs_at(sizes, probe, page_size, concurrency)
     for c in costs:
         print(f"catalog {c['size']:,}: {c['us_per_posting']:,.0f} µs/posting", flush=True)

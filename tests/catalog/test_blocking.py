@@ -25,6 +25,7 @@ def many_postings(n: int, seed: int = 3) -> list:
 
 
 async def explain(runtime, sql: str, *args) -> str:
+    """The plan of `sql` in an ingest transaction (its settings in force)."""
     async with runtime.db.session() as session:
         conn = await store.begin(session)
         return "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *args))
@@ -44,10 +45,32 @@ async def test_candidate_lookups_use_the_indexes_at_a_few_thousand_postings(cata
                 await conn.execute(text("ANALYZE postings, posting_keys"))
         plan = await explain(catalog, store.CANDIDATE_KEYS, keys, store.HOT_KEY)
         assert "pk_posting_keys" in plan and "Seq Scan on posting_keys" not in plan, plan
+        assert "Bitmap" not in plan, plan  # a plain index probe per key, half the cost
         plan = await explain(catalog, store.CANDIDATE_ROWS, ids[::150])  # a page's few candidates
         assert "pk_postings" in plan and "Seq Scan on postings" not in plan, plan
         plan = await explain(catalog, store.LISTINGS, "adzuna", [f"bulk-{i}" for i in range(100)])
         assert "uq_posting_sources_source_external_id" in plan and "Seq Scan" not in plan, plan
+
+
+async def test_a_generic_plan_made_on_a_nearly_empty_catalog_still_probes_the_index(catalog):
+    """PostgreSQL plans a statement for good at its sixth run on a connection: made while the
+    catalog is tiny, that plan must still probe `posting_keys` by index once it has grown."""
+    probe = dedup_keys(many_postings(100, seed=4))
+    keys = sorted({k for p in probe for k in p.lookup_keys})
+    async with catalog.db.session() as session:
+        conn = await store.begin(session)
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        statement = await conn.prepare(store.CANDIDATE_KEYS)
+        await statement.fetch(keys, store.HOT_KEY)  # planned now, on an empty catalog, and kept
+        for start in range(0, 2000, 500):  # the catalog grows in the same transaction
+            bulk = many_postings(2000)[start:start + 500]
+            rows = [(k, 10_000_000 + start + i) for i, p in enumerate(dedup_keys(bulk)) for k in p.block_keys]
+            await conn.copy_records_to_table("posting_keys", records=list(dict.fromkeys(rows)),
+                                             columns=["key", "posting_id"])
+        literal = "ARRAY[" + ",".join(map(str, keys)) + "]::bigint[]"
+        plan = "\n".join(r[0] for r in await conn.fetch(
+            f"EXPLAIN EXECUTE {statement.get_name()}({literal}, {store.HOT_KEY})"))
+    assert "pk_posting_keys" in plan and "Seq Scan" not in plan and "Bitmap" not in plan, plan
 
 
 async def test_a_key_shared_by_many_postings_is_boilerplate_and_skipped(catalog):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from tests.catalog.conftest import DESCRIPTION, NOW, posting, snapshot, source
+from tests.catalog.test_blocking import SYLLABLES
 from zentropy.catalog import ingest, read_content
 from zentropy.catalog import store as catalog_store
 from zentropy.dedup.calibration import load_pairs
@@ -139,6 +141,63 @@ async def test_concurrent_pages_with_one_job_make_one_posting(catalog, owner_eng
         assert (await conn.execute(text("SELECT count(*) FROM posting_sources"))).scalar_one() == 4
 
 
+async def test_concurrent_pages_of_overlapping_jobs_make_one_posting_per_job(catalog, owner_engine):
+    """Four sources list the same 60 jobs (each also some of its own), in pages of 25 ingested all
+    at once, as concurrent searches do: one posting per job, every listing kept; replayed at once,
+    nothing changes."""
+    rng = random.Random(5)
+
+    def gibberish(n: int) -> str:
+        return " ".join("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 3))) for _ in range(n))
+
+    jobs = [(f"{gibberish(2).title()} Engineer", f"Company {i}", f"City {i % 7}", gibberish(150)) for i in range(60)]
+    forms = {"adzuna": "", "greenhouse": " GmbH", "lever": " Inc.", "serpapi": " LLC"}
+    pages = []
+    for name, form in forms.items():
+        listings = [posting(f"{name}-{i}", source=name, title=title, company=company + form, locations=[city],
+                            description_text=body) for i, (title, company, city, body) in enumerate(jobs)]
+        listings += [posting(f"{name}-own-{i}", source=name, title=f"{gibberish(2).title()} Analyst",
+                             company=f"{name} employer {i}", description_text=gibberish(150)) for i in range(15)]
+        rng.shuffle(listings)
+        pages += [(source(name), listings[i:i + 25]) for i in range(0, len(listings), 25)]
+    rng.shuffle(pages)
+    reports = await asyncio.gather(*(ingest(catalog, info, page, now=NOW) for info, page in pages))
+    assert sum(r.new for r in reports) == 60 + 4 * 15
+    placed = {r.external_id: r.posting_id for report in reports for r in report.results}
+    for i in range(60):
+        assert len({placed[f"{name}-{i}"] for name in forms}) == 1, i
+    async with owner_engine.connect() as conn:
+        counts = [(await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+                  for table in ("postings", "posting_sources", "posting_content")]
+    assert counts == [60 + 4 * 15, 4 * 75, 4 * 75]
+    before = await snapshot(owner_engine)
+    again = await asyncio.gather(*(ingest(catalog, info, page, now=NOW) for info, page in pages))
+    assert sum(r.unchanged for r in again) == 4 * 75
+    assert await snapshot(owner_engine) == before
+
+
+async def test_a_page_waiting_for_the_lock_can_be_cancelled(catalog, owner_engine):
+    """Cancelled while another transaction holds the catalog lock: nothing written, and the pooled
+    connection is clean once the lock is free."""
+    async with owner_engine.connect() as holder:
+        await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": catalog_store.INGEST_LOCK})
+        task = asyncio.create_task(ingest(catalog, source(), [posting("1")], now=NOW))
+        await asyncio.sleep(0.5)
+        assert not task.done()  # waiting for the lock
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": catalog_store.INGEST_LOCK})
+    assert all(not rows for rows in (await snapshot(owner_engine)).values())
+    async with owner_engine.connect() as conn:
+        stuck = (await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND state LIKE 'idle in transaction%'"))).scalar_one()
+    assert stuck == 0
+    reports = await asyncio.gather(*(ingest(catalog, source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}")], now=NOW)
+                                     for i in range(12)))
+    assert sorted(r.new for r in reports) == [0] * 11 + [1]
+
+
 async def test_a_failed_write_leaves_the_catalog_as_it_was(catalog, owner_engine, monkeypatch):
     await ingest(catalog, source(), [posting("1")], now=NOW)
     before = await snapshot(owner_engine)
@@ -158,3 +217,35 @@ async def test_a_failed_write_leaves_the_catalog_as_it_was(catalog, owner_engine
     monkeypatch.setattr(catalog_store, "copy_rows", real)
     report = await ingest(catalog, source(), page, now=NOW)  # the retry does it all
     assert (report.new, report.duplicates) == (1, 1)
+
+
+async def test_a_cancelled_ingest_writes_nothing_and_frees_its_connection(catalog, owner_engine, monkeypatch):
+    """A search cancelled while its page is written: rolled back, the lock released, the pooled
+    connection usable (not left inside a transaction)."""
+    await ingest(catalog, source(), [posting("1")], now=NOW)
+    before = await snapshot(owner_engine)
+    real, written = catalog_store.copy_rows, asyncio.Event()
+
+    async def stalled(conn, table, columns, rows):
+        await real(conn, table, columns, rows)
+        if table == "posting_content":
+            written.set()
+            await asyncio.sleep(30)
+
+    monkeypatch.setattr(catalog_store, "copy_rows", stalled)
+    task = asyncio.create_task(ingest(catalog, source(), [posting("2", title="Data Scientist", company="Northwind",
+                                                                  description_text=OTHER)], now=NOW))
+    await asyncio.wait_for(written.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    monkeypatch.setattr(catalog_store, "copy_rows", real)
+    assert await snapshot(owner_engine) == before
+    async with owner_engine.connect() as conn:
+        stuck = (await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND state LIKE 'idle in transaction%'"))).scalar_one()
+    assert stuck == 0
+    # the lock is free and every pooled connection works: as many concurrent pages as the pool holds
+    reports = await asyncio.gather(*(ingest(catalog, source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}")], now=NOW)
+                                     for i in range(12)))
+    assert sum(r.new for r in reports) == 0 and sum(r.duplicates for r in reports) == 12
