@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from sqlalchemy import text
 
 from zentropy.feed.jobs import refresh_saved_searches, run_saved_search
@@ -13,14 +12,6 @@ from zentropy.search.jobs import run_search
 from zentropy.search.query import SearchIn, normalize
 
 PUBLIC = "http://zentropy.test"
-
-
-@pytest.fixture
-async def signed_in(rig):
-    user = await rig.user()
-    async with rig.client() as client:
-        client.headers.update(await rig.bearer(user))
-        yield user, client
 
 
 async def drain(rig) -> None:

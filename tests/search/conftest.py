@@ -129,3 +129,12 @@ async def rig(runtime, monkeypatch, redis) -> AsyncIterator[Rig]:
         keys = [key async for key in redis.scan_iter(match=f"{queue_name}*", count=1000)]
         if keys:
             await redis.delete(*keys)
+
+
+@pytest.fixture
+async def signed_in(rig):
+    """(user, an HTTP client with their bearer token)."""
+    user = await rig.user()
+    async with rig.client() as client:
+        client.headers.update(await rig.bearer(user))
+        yield user, client

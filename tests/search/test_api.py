@@ -32,14 +32,6 @@ async def run_queued(rig, user_id, search_id) -> str:
     return await run_search({"runtime": rig.rt}, user_id=str(user_id), search_id=str(search_id))
 
 
-@pytest.fixture
-async def signed_in(rig):
-    user = await rig.user()
-    async with rig.client() as client:
-        client.headers.update(await rig.bearer(user))
-        yield user, client
-
-
 async def test_a_search_runs_in_the_worker_and_reports_per_tier(rig, signed_in):
     user, client = signed_in
     response = await client.post("/api/v1/searches", json={"keywords": rig.token, "want": 10})
