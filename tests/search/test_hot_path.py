@@ -1,7 +1,8 @@
 """The hot path of `POST /api/v1/searches`: the answer encoded as bytes (exactly what the response
 structs encode to), the search recorded with its quota count in one database call (counted
-exactly, under concurrency too), and the hot path's own connections (broken ones replaced, open
-transactions rolled back, cancelled ones closed, never more than allowed)."""
+exactly, under concurrency too), and the hot path's own connections, an asyncpg pool (broken ones
+replaced, open transactions rolled back, nothing sent when an idle one is given back, cancelled
+statements stopped, never more than allowed)."""
 
 from __future__ import annotations
 
@@ -43,14 +44,6 @@ def test_a_started_search_is_encoded_exactly_as_its_struct(public_url, want, cac
     else:
         expected = msgspec.json.encode(SearchAccepted(**head))
     assert started_body(public_url, started, want) == expected
-
-
-@pytest.fixture
-async def signed_in(rig):
-    user = await rig.user()
-    async with rig.client() as client:
-        client.headers.update(await rig.bearer(user))
-        yield user, client
 
 
 async def test_answers_carry_their_headers(rig, signed_in):
@@ -175,10 +168,19 @@ def _end_backend_unnoticed(owner_engine, pid: int) -> None:  # noqa: ANN001
     thread.join(30)
 
 
+async def _server_query(owner_engine, pid: int) -> tuple[str, str] | None:  # noqa: ANN001
+    """The state and the last statement of a backend, as the server reports them (None: gone)."""
+    async with owner_engine.connect() as conn:
+        row = (await conn.execute(text("SELECT state, query FROM pg_stat_activity WHERE pid = :p"),
+                                  {"p": pid})).one_or_none()
+    return None if row is None else (row.state, row.query)
+
+
 async def test_an_idle_connection_the_server_ended_is_not_handed_out(db, owner_engine):
     pid = await db.fetchval("SELECT pg_backend_pid()")
     await _end_backend(owner_engine, pid)  # the loop runs meanwhile: the connection sees its end
     assert await db.fetchval("SELECT pg_backend_pid()", retry=False) not in (None, pid)
+    assert db.hot.get_size() == 1
 
 
 async def test_a_stale_connection_is_replaced_and_the_statement_retried(db, owner_engine):
@@ -186,26 +188,50 @@ async def test_a_stale_connection_is_replaced_and_the_statement_retried(db, owne
     _end_backend_unnoticed(owner_engine, pid)
     again = await db.fetchval("SELECT pg_backend_pid()")
     assert again is not None and again != pid
+    assert await _server_query(owner_engine, again) is not None
 
 
 async def test_a_statement_that_may_not_run_twice_fails_once_then_a_new_connection_serves(db, owner_engine):
-    first = await db.fetchval("SELECT pg_backend_pid()")
     async with db.raw() as one, db.raw() as two:  # two idle connections, both made before the "restart"
-        pids = {await one.fetchval("SELECT pg_backend_pid()"), await two.fetchval("SELECT pg_backend_pid()")}
-    assert first in pids and len(db.hot.idle) == 2
-    _end_backend_unnoticed(owner_engine, db.hot.idle[-1].get_server_pid())
+        older, last = await two.fetchval("SELECT pg_backend_pid()"), await one.fetchval("SELECT pg_backend_pid()")
+    assert older != last and db.hot.get_idle_size() == 2
+    assert await db.fetchval("SELECT pg_backend_pid()") == last  # `one`, given back last, is taken first
+    _end_backend_unnoticed(owner_engine, last)
     with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)):
         await db.fetchval("SELECT pg_backend_pid()", retry=False)
-    assert db.hot.idle == []  # the server may have restarted: the older idle connection went too
-    assert await db.fetchval("SELECT pg_backend_pid()", retry=False) not in pids
+    # the server may have restarted: the older idle connection is not used again either
+    fresh = {await db.fetchval("SELECT pg_backend_pid()", retry=False) for _ in range(3)}
+    assert not fresh & {older, last}
+    async with db.raw() as a, db.raw() as b:  # both connections of the pool are new ones
+        assert not {await a.fetchval("SELECT pg_backend_pid()"), await b.fetchval("SELECT pg_backend_pid()")} & {
+            older, last}
+    for _ in range(100):  # and the older one was closed
+        if await _server_query(owner_engine, older) is None:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the older connection was left open")
 
 
-async def test_a_transaction_left_open_is_rolled_back_and_the_connection_kept(db):
+async def test_a_connection_given_back_idle_costs_no_round_trip(db, owner_engine):
+    marker = f"hot_{uuid.uuid4().hex[:8]}"
+    async with db.raw() as conn:
+        pid = await conn.fetchval(f"SELECT pg_backend_pid() AS {marker}")
+        await conn.execute("SET application_name = 'kept'")
+        await conn.fetchval(f"SELECT 1 AS {marker}")
+    async with db.raw() as conn:  # taken without a ping, given back without a reset
+        assert await conn.fetchval("SELECT current_setting('application_name')") == "kept"
+        await conn.fetchval(f"SELECT 2 AS {marker}")
+    assert await _server_query(owner_engine, pid) == ("idle", f"SELECT 2 AS {marker}")  # the last statement sent
+
+
+async def test_a_transaction_left_open_is_rolled_back_and_the_connection_kept(db, owner_engine):
     name = f"hot_{uuid.uuid4().hex[:8]}"
     async with db.raw() as conn:
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         await conn.execute("BEGIN")
         await conn.execute(f"CREATE TEMP TABLE {name} (x int)")
+    assert await _server_query(owner_engine, pid) == ("idle", "ROLLBACK")
     async with db.raw() as conn:
         assert await conn.fetchval("SELECT pg_backend_pid()") == pid  # kept, last used first
         assert not conn.is_in_transaction()
@@ -221,27 +247,38 @@ async def test_a_statement_error_keeps_the_connection(db):
     assert await db.fetchval("SELECT pg_backend_pid()") == pid
 
 
-async def test_a_cancelled_block_closes_its_connection(db):
+async def test_a_cancelled_block_leaves_nothing_running_or_open_on_its_connection(db, owner_engine):
+    name = f"hot_{uuid.uuid4().hex[:8]}"
     started = asyncio.Event()
     pids: list[int] = []
 
     async def slow() -> None:
         async with db.raw() as conn:
             pids.append(await conn.fetchval("SELECT pg_backend_pid()"))
+            await conn.execute("BEGIN")
+            await conn.execute(f"CREATE TEMP TABLE {name} (x int)")
             started.set()
-            await conn.fetchval("SELECT pg_sleep(30)")
+            await conn.fetchval(f"SELECT pg_sleep(30) AS {name}")
 
     task = asyncio.create_task(slow())
     await started.wait()
     await asyncio.sleep(0.1)
+    assert (await _server_query(owner_engine, pids[0]))[0] == "active"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert db.hot.idle == []
-    assert await db.fetchval("SELECT pg_backend_pid()") != pids[0]
+    # the statement no longer runs on the server (on the same connection or any other)
+    async with owner_engine.connect() as conn:
+        running = (await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                                           "AND query = :q"), {"q": f"SELECT pg_sleep(30) AS {name}"})).scalar()
+    assert running == 0
+    async with db.raw() as conn:  # what the pool hands out next is clean
+        assert not conn.is_in_transaction()
+        assert await conn.fetchval("SELECT to_regclass($1)::text", f"pg_temp.{name}") is None
+    assert db.hot.get_size() == 1
 
 
-async def test_never_more_connections_than_the_pool_size(db):
+async def test_never_more_connections_than_the_pool_size(db, owner_engine):
     holding, peak, pids = 0, 0, set()
 
     async def use() -> None:
@@ -253,7 +290,36 @@ async def test_never_more_connections_than_the_pool_size(db):
             holding -= 1
 
     await asyncio.gather(*[use() for _ in range(8)])
-    assert peak == 2 and len(pids) == 2 and len(db.hot.idle) == 2
+    assert peak == 2 and len(pids) == 2
+    assert db.hot.get_size() == db.hot.get_idle_size() == 2
+    for pid in pids:  # kept open on the server
+        assert await _server_query(owner_engine, pid) is not None
+
+
+async def test_the_pool_is_made_once_in_the_loop_that_first_uses_it(migrated):
+    made: list[Database] = []  # a Database made outside any event loop (as the CLI and Runtime may)
+    thread = threading.Thread(target=lambda: made.append(Database(service_database_url(migrated), pool_size=2)))
+    thread.start()
+    thread.join(30)
+    db = made[0]
+    try:
+        assert db.hot is None  # nothing opened until used
+        pids = await asyncio.gather(*[db.fetchval("SELECT pg_backend_pid() FROM pg_sleep(0.02)") for _ in range(6)])
+        pool = db.hot
+        assert pool is not None and len(set(pids)) == pool.get_size() == 2
+        assert await db.hot_pool() is pool
+    finally:
+        await db.dispose()
+
+
+async def test_dispose_closes_the_hot_connections_and_a_later_use_opens_new_ones(db, owner_engine):
+    async with db.raw() as one, db.raw() as two:
+        pids = {await one.fetchval("SELECT pg_backend_pid()"), await two.fetchval("SELECT pg_backend_pid()")}
+    await db.dispose()
+    assert db.hot is None
+    for pid in pids:
+        assert await _server_query(owner_engine, pid) is None
+    assert await db.fetchval("SELECT pg_backend_pid()") not in pids
 
 
 async def test_the_record_function_runs_with_the_callers_rights_and_only_the_service_role_may_call_it(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,70 +12,41 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from zentropy.db.tenant import TenantSession
 
-# A connection that fails with one of these is broken (not a statement error): it is discarded.
+# A statement that fails with one of these found its connection broken (not a statement error).
 BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# SQLAlchemy's own connect options, not asyncpg's.
+SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn")
 
 
-class HotConnections:
-    """The connections of the hot path (`Database.raw`): at most `size` open, kept open between
-    uses and handed out last-used first. A few microseconds to take and give back, where a
-    checkout and checkin of the SQLAlchemy pool cost some tens."""
+async def _end_open_transaction(conn: asyncpg.Connection) -> None:
+    """The hot pool's `reset`, run when a connection is given back: a transaction the block left
+    open is rolled back, nothing else is sent (asyncpg's default reset runs `RESET ALL` and more on
+    every release: a round trip each time). asyncpg itself already rolls back an open transaction
+    just before calling this (0.32); the check keeps the behaviour should it stop doing so."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
-    def __init__(self, engine: AsyncEngine, size: int) -> None:
-        args, kwargs = engine.dialect.create_connect_args(engine.url)
-        for option in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
-            kwargs.pop(option, None)  # SQLAlchemy's own, not asyncpg's
-        self._connect = functools.partial(asyncpg.connect, *args, **kwargs)
-        self.size = size
-        self.idle: list[asyncpg.Connection] = []
-        self.slots: asyncio.Semaphore | None = None
 
-    async def acquire(self) -> asyncpg.Connection:
-        if self.slots is None:
-            self.slots = asyncio.Semaphore(self.size)
-        await self.slots.acquire()
-        try:
-            while self.idle:
-                conn = self.idle.pop()
-                if not conn.is_closed():
-                    return conn
-            return await self._connect()
-        except BaseException:
-            self.slots.release()
-            raise
-
-    def release(self, conn: asyncpg.Connection, *, reusable: bool, server_lost: bool = False) -> None:
-        """Give `conn` back (`reusable`) or close it. `server_lost`: the server may have restarted,
-        so the idle connections, opened before, are closed too."""
-        assert self.slots is not None
-        if reusable:
-            self.idle.append(conn)
-        else:
-            conn.terminate()  # no I/O to await (the block may have been cancelled)
-            if server_lost:
-                for other in self.idle:
-                    other.terminate()
-                self.idle.clear()
-        self.slots.release()
-
-    async def close(self) -> None:
-        idle, self.idle = self.idle, []
-        for conn in idle:
-            try:
-                await conn.close(timeout=2)
-            except Exception:  # noqa: BLE001 - closing anyway
-                conn.terminate()
+def _closed(conn: asyncpg.Connection) -> bool:
+    """Whether a connection of the pool is closed. (The pool takes a connection back as soon as
+    it closes: it then refuses to be used, `is_closed()` included.)"""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
 
 
 class Database:
     """The service's connection pool, as the service role, and its tenant-aware sessions.
 
-    Two sets of connections, each at most `pool_size`: the SQLAlchemy pool of `session()`, and the
-    hot path's (`raw()`, `fetchrow()`: the session look-up and the search record of every search
-    request, one round trip each). Connections are not pinged when taken (a ping costs three round
-    trips: BEGIN, `;`, ROLLBACK). A connection the server dropped (a restart) fails its next
-    statement instead: that request fails, the older connections are discarded, and the next
-    request reconnects; `fetchrow` retries by itself a statement that may run twice.
+    Two pools, each of at most `pool_size` connections: SQLAlchemy's, for `session()`, and the hot
+    path's, an asyncpg pool (`raw()`, `fetchrow()`: the session look-up and the search record of
+    every search request, one round trip each), made at its first use in the running event loop.
+    Connections are not pinged when taken (a ping costs three round trips: BEGIN, `;`, ROLLBACK),
+    and the hot pool sends nothing when one is given back idle. A connection the server dropped (a
+    restart) fails its next statement instead: that request fails, the hot pool's other
+    connections are replaced at their next use, and the next request reconnects; `fetchrow`
+    retries by itself a statement that may run twice.
     """
 
     def __init__(self, url: URL | str, *, pool_size: int = 10) -> None:
@@ -86,7 +56,9 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, sync_session_class=TenantSession, expire_on_commit=False
         )
-        self.hot = HotConnections(self.engine, pool_size)
+        self.pool_size = pool_size
+        self.hot: asyncpg.Pool | None = None  # the hot path's pool, once `hot_pool()` made it
+        self._hot_made = asyncio.Lock()  # binds to the loop of its first contended use only
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -94,33 +66,41 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    async def hot_pool(self) -> asyncpg.Pool:
+        """The hot path's asyncpg pool, made at the first call in the running event loop: at most
+        `pool_size` connections, opened when needed and kept open (LIFO: the last given back is
+        taken first)."""
+        if self.hot is not None:
+            return self.hot
+        async with self._hot_made:
+            if self.hot is None:
+                args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+                for option in SQLALCHEMY_ONLY:
+                    kwargs.pop(option, None)
+                # No connection opened before it is needed, none closed for being idle.
+                self.hot = await asyncpg.create_pool(
+                    *args, **kwargs, min_size=0, max_size=self.pool_size,
+                    max_inactive_connection_lifetime=0, reset=_end_open_transaction)
+            return self.hot
+
     @asynccontextmanager
     async def raw(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection of the hot path (`HotConnections`), asyncpg's own: a statement is one
-        round trip, in a transaction of its own unless the caller began one. No tenant context is
-        set (tenant rows need a database function that sets it, like `zentropy_search_record`).
+        """A connection of the hot path (`hot_pool()`), asyncpg's own: a statement is one round
+        trip, in a transaction of its own unless the caller began one. No tenant context is set
+        (tenant rows need a database function that sets it, like `zentropy_search_record`).
         The connection is kept for the next caller when the block ends (after a ROLLBACK if the
-        block left a transaction open); it is closed instead when it is broken or the block was
-        cancelled."""
-        conn = await self.hot.acquire()
-        reusable = broken = False
-        try:
-            yield conn
-            reusable = True
-        except BROKEN:
-            broken = True
-            raise
-        except Exception:  # a statement's error (or the caller's): the connection is fine
-            reusable = True
-            raise
-        finally:
-            if reusable and not conn.is_closed() and conn.is_in_transaction():
-                try:
-                    await conn.execute("ROLLBACK")
-                except BaseException:
-                    reusable = False
-            self.hot.release(conn, reusable=reusable and not conn.is_closed(),
-                             server_lost=broken or conn.is_closed())
+        block left a transaction open, which asyncpg logs as an error: the service's own
+        statements never do). A broken connection is closed, and the pool's other
+        connections, opened before (the server may have restarted), are replaced at their next
+        use. When the block is cancelled during a statement, asyncpg cancels the statement on the
+        server and waits for it to end before the connection is given back."""
+        pool = self.hot or await self.hot_pool()
+        async with pool.acquire() as conn:
+            try:
+                yield conn
+            finally:
+                if _closed(conn):  # broken: asyncpg does not hand it out again
+                    await pool.expire_connections()
 
     async def fetchrow(self, query: str, *args: Any, retry: bool = True) -> asyncpg.Record | None:
         """One statement in a transaction of its own, without a tenant context: one round trip.
@@ -145,5 +125,10 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.hot.close()
+        """Close both pools (the hot one waits for its connections to be given back). The
+        Database can be used again afterwards: each pool opens connections anew."""
+        async with self._hot_made:
+            hot, self.hot = self.hot, None
+        if hot is not None:
+            await hot.close()
         await self.engine.dispose()
