@@ -20,7 +20,7 @@ from litestar.response.base import ASGIResponse
 
 from zentropy.runtime import Runtime
 from zentropy.search.cache import cache_tier
-from zentropy.search.controller import started_asgi
+from zentropy.search.controller import started_response
 from zentropy.search.query import SearchIn
 from zentropy.search.service import Started, query_and_fingerprint, want_of
 from zentropy.settings import Settings, read_settings
@@ -55,6 +55,6 @@ def cache_tier_app() -> Litestar:
         answer = await cache_tier(runtime).lookup(fingerprint, want)
         if answer.count < want:
             return ASGIResponse(body=b'{"status":"queued"}', status_code=202)
-        return started_asgi(runtime, Started(id=uuid.uuid4(), cached=True, answer=answer), want)
+        return started_response(runtime, Started(id=uuid.uuid4(), cached=True, answer=answer), want)
 
     return Litestar(route_handlers=[search], lifespan=[lifespan], logging_config=None)

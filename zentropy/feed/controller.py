@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response.base import ASGIResponse
 
 from zentropy.auth.middleware import CurrentUser
 from zentropy.feed import service
@@ -68,9 +69,10 @@ class SavedSearchController(Controller):
 
     @post("/{saved_id:uuid}/run", status_code=202, summary="Run a saved search now (counts as a search)",
           responses={200: ResponseSpec(SearchAnswered, description="Answered by the cache tier"),
+                     202: ResponseSpec(SearchAccepted, description="Queued for the worker (Location: the search)"),
                      429: ResponseSpec(None, description="Daily search quota used up (Retry-After)")})
     async def run(self, saved_id: FromPath[uuid.UUID], current_user: NamedDependency[CurrentUser],
-                  runtime: NamedDependency[Runtime]) -> Response[SearchAccepted]:
+                  runtime: NamedDependency[Runtime]) -> ASGIResponse:
         row = await service.get(runtime, current_user.user_id, saved_id)
         if row is None:
             raise not_found()

@@ -69,7 +69,6 @@ def assess(a: DedupKeys, b: DedupKeys, similarity: float) -> PairAssessment:
 
 async def neighbours(session, posting_id: int, model: str, limit: int = NEIGHBOURS) -> list[tuple[int, float]]:  # noqa: ANN001
     """(posting id, cosine similarity) of the posting's nearest neighbours (HNSW), itself left out."""
-    await session.execute(text("SELECT set_config('hnsw.ef_search', '40', true)"))
     rows = await session.execute(text(NEIGHBOURS_SQL), {"posting_id": posting_id, "model": model,
                                                        "limit": limit + 1})
     return [(r.posting_id, float(r.similarity)) for r in rows]

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -87,18 +87,9 @@ def started_body(public_url: str, started: Started, want: int) -> bytes:
     return b"".join(parts)
 
 
-def started_response(runtime: Runtime, started: Started, want: int) -> Response:
-    """`started_body` as a `Response` (for handlers that return one)."""
-    body = started_body(runtime.settings.public_url, started, want)
-    if started.answer is None:
-        return Response(body, status_code=202, media_type=JSON,
-                        headers={"Location": links(runtime.settings.public_url, started.id).self})
-    return Response(body, status_code=200, media_type=JSON)
-
-
-def started_asgi(runtime: Runtime, started: Started, want: int) -> ASGIResponse:
-    """`started_body` as an `ASGIResponse`, for the hot path of `POST /api/v1/searches`: the body is
-    encoded already, so none of `Response`'s serialization is needed."""
+def started_response(runtime: Runtime, started: Started, want: int) -> ASGIResponse:
+    """The answer to a started search (202 queued, with its Location; 200 answered by the cache):
+    `started_body` is encoded already, so none of `Response`'s serialization is needed."""
     public_url = runtime.settings.public_url
     body = started_body(public_url, started, want)
     if started.answer is None:
@@ -122,7 +113,7 @@ class SearchController(Controller):
             started = await start_search(runtime, current_user.user_id, data)
         except QuotaExceeded as exc:
             raise quota_problem(exc) from None
-        return started_asgi(runtime, started, data.want or search_settings(runtime).want)
+        return started_response(runtime, started, data.want or search_settings(runtime).want)
 
     @get("/", summary="The user's searches, newest first")
     async def index(self, current_user: NamedDependency[CurrentUser], runtime: NamedDependency[Runtime],
