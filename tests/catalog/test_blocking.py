@@ -48,7 +48,7 @@ async def test_candidate_lookups_use_the_indexes_at_a_few_thousand_postings(cata
         assert "Bitmap" not in plan, plan  # a plain index probe per key, half the cost
         plan = await explain(catalog, store.CANDIDATE_ROWS, ids[::150])  # a page's few candidates
         assert "pk_postings" in plan and "Seq Scan on postings" not in plan, plan
-        plan = await explain(catalog, store.LISTINGS, "adzuna", [f"bulk-{i}" for i in range(100)])
+        plan = await explain(catalog, store.LISTINGS, ["adzuna"] * 100, [f"bulk-{i}" for i in range(100)])
         assert "uq_posting_sources_source_external_id" in plan and "Seq Scan" not in plan, plan
 
 

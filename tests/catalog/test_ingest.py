@@ -161,7 +161,10 @@ async def test_concurrent_pages_of_overlapping_jobs_make_one_posting_per_job(cat
         rng.shuffle(listings)
         pages += [(source(name), listings[i:i + 25]) for i in range(0, len(listings), 25)]
     rng.shuffle(pages)
-    reports = await asyncio.gather(*(ingest(catalog, info, page, now=NOW) for info, page in pages))
+    # two writers, as two worker processes have: their own group commits, one catalog lock
+    writers = [catalog, dataclasses.replace(catalog, extras={})]
+    reports = await asyncio.gather(*(ingest(writers[i % 2], info, page, now=NOW)
+                                     for i, (info, page) in enumerate(pages)))
     assert sum(r.new for r in reports) == 60 + 4 * 15
     placed = {r.external_id: r.posting_id for report in reports for r in report.results}
     for i in range(60):
@@ -249,3 +252,83 @@ async def test_a_cancelled_ingest_writes_nothing_and_frees_its_connection(catalo
     reports = await asyncio.gather(*(ingest(catalog, source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}")], now=NOW)
                                      for i in range(12)))
     assert sum(r.new for r in reports) == 0 and sum(r.duplicates for r in reports) == 12
+
+
+def counting_transactions(monkeypatch) -> list[int]:
+    """How many listings each ingest transaction wrote, as it happens."""
+    sizes: list[int] = []
+    real = catalog_store.listings
+
+    async def listings(conn, keys):
+        sizes.append(len(keys))
+        return await real(conn, keys)
+
+    monkeypatch.setattr(catalog_store, "listings", listings)
+    return sizes
+
+
+async def test_pages_arriving_during_a_write_are_written_together(catalog, owner_engine, monkeypatch):
+    """Group commit: twelve pages at once take fewer transactions than pages, and each page's
+    report is what it would have been alone."""
+    pages = [(source(f"s{i}"), [posting(f"s{i}-{j}", source=f"s{i}", title=f"Role {i} {j} Engineer",
+                                        company=f"Employer {j}", description_text=f"{OTHER} Team {i}-{j}.")
+                                for j in range(3)]) for i in range(12)]
+    sizes = counting_transactions(monkeypatch)
+    reports = await asyncio.gather(*(ingest(catalog, info, page, now=NOW) for info, page in pages))
+    assert sum(sizes) == 36 and len(sizes) < 12 and max(sizes) > 3
+    for (info, page), report in zip(pages, reports):
+        assert report.source == info.name
+        assert [r.external_id for r in report.results] == [p.external_id for p in page]
+    by_listing = {r.external_id: r.posting_id for report in reports for r in report.results}
+    async with owner_engine.connect() as conn:
+        rows = dict((await conn.execute(text("SELECT external_id, posting_id FROM posting_sources"))).all())
+    assert rows == by_listing
+    # the same jobs, listed again by every source at once: each duplicate report names its posting
+    again = await asyncio.gather(*(ingest(catalog, source(f"t{i}"), [posting(f"t{i}-{j}", source=f"t{i}", title=f"Role {i} {j} Engineer",
+                                                                             company=f"Employer {j}", description_text=f"{OTHER} Team {i}-{j}.")
+                                                                     for j in range(3)], now=NOW) for i in range(12)))
+    for i, report in enumerate(again):
+        assert [r.duplicate_of for r in report.results] == [by_listing[f"s{i}-{j}"] for j in range(3)]
+
+
+async def test_pages_with_the_same_listing_are_not_written_together(catalog, owner_engine, monkeypatch):
+    sizes = counting_transactions(monkeypatch)
+    first, second = [posting("1"), posting("2", title="Data Scientist", company="Northwind", description_text=OTHER)], \
+        [posting("2", title="Data Scientist", company="Northwind", description_text=OTHER,
+                 salary=Salary(min=50000, max=60000, currency="GBP"))]
+    # while another page is written, both wait: the next write takes the first, not the second
+    _, a, b = await asyncio.gather(ingest(catalog, source("lever"), [posting("L1", source="lever", title="Welder",
+                                                                              company="Initech", description_text="")], now=NOW),
+                                   ingest(catalog, source(), first, now=NOW), ingest(catalog, source(), second, now=NOW))
+    assert sizes == [1, 2, 1]
+    assert (a.new, b.updated) == (2, 1) and b.results[0].posting_id == a.results[1].posting_id
+    async with owner_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM posting_sources"))).scalar_one() == 3
+        salary = (await conn.execute(text("SELECT salary_min FROM postings WHERE id = :id"),
+                                     {"id": a.results[1].posting_id})).scalar_one()
+    assert salary == 50000
+
+
+async def test_a_page_whose_write_fails_fails_alone(catalog, owner_engine, monkeypatch):
+    """Written together with others, a page that makes the transaction fail: the others are written
+    without it, its caller sees the error, and nothing of it is in the catalog."""
+    real = catalog_store.copy_rows
+
+    async def failing(conn, table, columns, rows):
+        if table == "posting_content" and any(row.description_text == "poison" for row in rows):
+            raise RuntimeError("disk full")
+        await real(conn, table, columns, rows)
+
+    monkeypatch.setattr(catalog_store, "copy_rows", failing)
+    sizes = counting_transactions(monkeypatch)
+    pages = [(source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}", title=f"Role {i}", company=f"Employer {i}",
+                                        description_text="poison" if i == 3 else f"{OTHER} Team {i}.")])
+             for i in range(6)]
+    outcomes = await asyncio.gather(*(ingest(catalog, info, page, now=NOW) for info, page in pages),
+                                    return_exceptions=True)
+    assert isinstance(outcomes[3], RuntimeError) and "disk full" in str(outcomes[3])
+    assert all(o.new == 1 for i, o in enumerate(outcomes) if i != 3)
+    assert max(sizes) > 1  # it was in a batch with others at first
+    async with owner_engine.connect() as conn:
+        written = (await conn.execute(text("SELECT external_id FROM posting_sources ORDER BY 1"))).scalars().all()
+    assert written == [f"s{i}-1" for i in range(6) if i != 3]

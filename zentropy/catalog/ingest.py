@@ -4,8 +4,11 @@ upsert. The tier engine calls it after each source page.
 `await ingest(runtime, source_info, postings)` -> `IngestReport` with, per posting, `new`,
 `duplicate` (of which posting, by which rule), `updated` or `unchanged`.
 
-- Batched: a fixed number of statements per page, whatever its size: COPY for new rows, one
+- Batched: a fixed number of statements per write, whatever its size: COPY for new rows, one
   `unnest` UPDATE per table for changed ones.
+- Group commit: pages that arrive while another write of this process is in flight (the worker
+  runs several searches at once) wait for it, then go into the database together, in one
+  transaction; a page whose write fails is tried again alone, so it fails alone.
 - Idempotent: replaying a page changes nothing (with the same clock, not a byte; later, only the
   "last seen" times and, past the hour, the content's expiry move).
 - Safe under concurrency: the catalog-writing part holds a transaction-level advisory lock, so two
@@ -16,6 +19,7 @@ upsert. The tier engine calls it after each source page.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from hashlib import blake2b
@@ -37,6 +41,7 @@ from zentropy.sources.contract import Posting, SourceInfo
 _ALIASES = "catalog.company_aliases"
 _PARTITIONS = "catalog.partitions"
 _HOT_KEYS = "catalog.hot_keys"
+_WRITER = "catalog.writer"
 
 
 def company_aliases(runtime) -> CompanyAliases:  # noqa: ANN001 - zentropy.runtime.Runtime
@@ -51,14 +56,16 @@ def _partitions(runtime) -> PartitionCache:  # noqa: ANN001
 
 
 class _Prepared(msgspec.Struct):
+    source: str
     posting: Posting
     keys: DedupKeys
     content_hash: bytes | None
     raw_json: str | None
+    now: datetime  # the fetch time
     expires_at: datetime | None  # None: nothing to keep (no content, or its TTL is under the hour)
 
 
-def _prepare(postings: Sequence[Posting], aliases: CompanyAliases, now: datetime,
+def _prepare(source: str, postings: Sequence[Posting], aliases: CompanyAliases, now: datetime,
              ttl_seconds: int) -> tuple[list[_Prepared], int]:
     """Valid postings, the last of each external_id, with their keys; and how many were skipped."""
     last: dict[str, Posting] = {}
@@ -80,8 +87,47 @@ def _prepare(postings: Sequence[Posting], aliases: CompanyAliases, now: datetime
                 h.update(part.encode())
                 h.update(b"\0")
             digest = h.digest()
-        prepared.append(_Prepared(p, k, digest, raw_json, expires_at if has_content and expires_at > now else None))
+        prepared.append(_Prepared(source, p, k, digest, raw_json, now,
+                                  expires_at if has_content and expires_at > now else None))
     return prepared, len(postings) - len(kept)
+
+
+class _Page:
+    def __init__(self, prepared: list[_Prepared]) -> None:
+        self.prepared = prepared
+        self.listings = {(item.source, item.posting.external_id) for item in prepared}
+        self.results: list[IngestResult] | None = None
+
+
+class GroupWriter:
+    """This process's pages waiting to be written, and the lock its writes take turns with. The
+    page that gets the lock writes every waiting page with it (up to `limit` postings), except
+    pages with a listing already in the batch: those go in the next write."""
+
+    limit = 2000
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting: list[_Page] = []
+
+    def batch(self, first: _Page) -> list[_Page]:
+        pages, listings, size = [first], set(first.listings), len(first.prepared)
+        for page in list(self.waiting):
+            if page is first or size + len(page.prepared) > self.limit or not listings.isdisjoint(page.listings):
+                continue
+            pages.append(page)
+            listings |= page.listings
+            size += len(page.prepared)
+        self.waiting = [page for page in self.waiting if page not in pages]
+        return pages
+
+
+def _writer(runtime) -> GroupWriter:  # noqa: ANN001
+    loop = asyncio.get_running_loop()
+    writer = runtime.extras.get(_WRITER)
+    if writer is None or writer[0] is not loop:  # an asyncio.Lock belongs to one event loop
+        writer = runtime.extras[_WRITER] = (loop, GroupWriter())
+    return writer[1]
 
 
 async def ingest(runtime, source_info: SourceInfo, postings: Sequence[Posting], *,  # noqa: ANN001
@@ -90,41 +136,72 @@ async def ingest(runtime, source_info: SourceInfo, postings: Sequence[Posting], 
     (default: the clock); `content_ttl_seconds` overrides the source's content TTL."""
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     ttl = content_ttl(runtime, source_info) if content_ttl_seconds is None else content_ttl_seconds
-    prepared, skipped = _prepare(postings, company_aliases(runtime), now, ttl)
+    prepared, skipped = _prepare(source_info.name, postings, company_aliases(runtime), now, ttl)
     if not prepared:
         return IngestReport.of(source_info.name, [], skipped)
+    writer, page = _writer(runtime), _Page(prepared)
+    writer.waiting.append(page)
+    try:
+        async with writer.lock:
+            if page.results is None:  # not written with an earlier page's batch
+                await _write_batch(runtime, writer, writer.batch(page))
+    finally:
+        if page in writer.waiting:  # cancelled while waiting
+            writer.waiting.remove(page)
+    return IngestReport.of(source_info.name, page.results, skipped)
+
+
+async def _write_batch(runtime, writer: GroupWriter, pages: list[_Page]) -> None:  # noqa: ANN001
+    """Write `pages` in one transaction and give each its results. If that fails, or the first
+    page's caller is cancelled, the other pages go back to waiting; a failure is then tried with
+    the first page alone, whose caller sees its error."""
+    try:
+        results = await _write_with_partitions(runtime, [item for page in pages for item in page.prepared])
+    except asyncio.CancelledError:
+        writer.waiting[:0] = pages[1:]
+        raise
+    except Exception:
+        if len(pages) == 1:
+            raise
+        writer.waiting[:0] = pages[1:]
+        await _write_batch(runtime, writer, pages[:1])
+        return
+    start = 0
+    for page in pages:
+        page.results = results[start: start + len(page.prepared)]
+        start += len(page.prepared)
+
+
+async def _write_with_partitions(runtime, prepared: list[_Prepared]) -> list[IngestResult]:  # noqa: ANN001
     hours = {item.expires_at for item in prepared if item.expires_at is not None}
     partitions = _partitions(runtime)
     for attempt in (1, 2):
         await partitions.ensure(runtime.db.engine, hours)
         try:
             async with runtime.db.session() as session:
-                results = await _write(session, source_info.name, prepared, now,
-                                       runtime.extras.setdefault(_HOT_KEYS, store.HotKeys()))
-            break
+                return await _write(session, prepared, runtime.extras.setdefault(_HOT_KEYS, store.HotKeys()))
         except (DBAPIError, asyncpg.CheckViolationError) as exc:
             # a partition dropped behind this process's back (by hand, or a purge run too far): recreate, retry
             if attempt == 2 or "no partition of relation" not in str(getattr(exc, "orig", exc)):
                 raise
             partitions.hours.clear()
-    return IngestReport.of(source_info.name, results, skipped)
+    raise AssertionError("unreachable")
 
 
-async def _write(session, source: str, prepared: list[_Prepared], now: datetime,  # noqa: ANN001
-                 hot_keys: store.HotKeys) -> list[IngestResult]:
+async def _write(session, prepared: list[_Prepared], hot_keys: store.HotKeys) -> list[IngestResult]:  # noqa: ANN001
     conn = await store.begin(session)
-    known = await store.listings(conn, source, [item.posting.external_id for item in prepared])
-    fresh = [item for item in prepared if item.posting.external_id not in known]
+    known = await store.listings(conn, [(item.source, item.posting.external_id) for item in prepared])
+    fresh = [item for item in prepared if (item.source, item.posting.external_id) not in known]
     found = await store.candidates(conn, sorted({key for item in fresh for key in item.keys.lookup_keys}), hot_keys)
     by_key, keys_of = found.by_key, found.keys_of
-    matches = {item.posting.external_id: _match(item.keys, keys_of, by_key) for item in fresh}
+    matches = {id(item): _match(item.keys, keys_of, by_key) for item in fresh}
     wanted = {listing.posting_id for listing in known.values()} | {m[0] for m in matches.values() if m[0] is not None}
     catalog = {row.id: row for row in await store.canonical_postings(conn, sorted(wanted))}
     original = dict(catalog)
     posting_ids, listing_ids = map(iter, await store.next_ids(conn, len(fresh)))
 
-    created: dict[int, DedupKeys] = {}  # postings this page creates, and their keys
-    page_keys: dict[int, list[int]] = {}  # their blocking keys: later listings of the page may match them
+    created: dict[int, DedupKeys] = {}  # postings this write creates, and their keys
+    page_keys: dict[int, list[int]] = {}  # their blocking keys: later listings may match them
     results: list[IngestResult] = []
     new_listings: list[store.Listing] = []
     changed_listings: list[store.Listing] = []
@@ -134,13 +211,13 @@ async def _write(session, source: str, prepared: list[_Prepared], now: datetime,
     content: list[store.Content] = []
 
     for item in prepared:
-        p, k = item.posting, item.keys
-        listing = known.get(p.external_id)
+        p, k, now = item.posting, item.keys, item.now
+        listing = known.get((item.source, p.external_id))
         if listing is not None:
             target, rule, score = listing.posting_id, "listing", None
         else:
-            target, rule, score = matches[p.external_id]
-            if target is None and created:  # a duplicate of a posting this page has just created?
+            target, rule, score = matches[id(item)]
+            if target is None and created:  # a duplicate of a posting this write has just created?
                 target, rule, score = _match(k, created, page_keys)
         if target is None:
             target = next(posting_ids)
@@ -155,7 +232,7 @@ async def _write(session, source: str, prepared: list[_Prepared], now: datetime,
         if listing is None:
             listing_id = next(listing_ids)
             new_listings.append(store.Listing(
-                id=listing_id, source=source, external_id=p.external_id, posting_id=target, title=p.title,
+                id=listing_id, source=item.source, external_id=p.external_id, posting_id=target, title=p.title,
                 company=p.company, source_url=p.source_url, apply_url=p.apply_url, match_rule=rule or "new",
                 match_score=score, content_hash=item.content_hash, content_expires_at=item.expires_at,
                 first_seen_at=now, last_seen_at=now,

@@ -114,17 +114,19 @@ async def next_ids(conn: asyncpg.Connection, n: int) -> tuple[list[int], list[in
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
-# One unique-index probe per external id, whatever the statistics say.
-LISTINGS = (f"SELECT {', '.join('s.' + c for c in SOURCE_COLUMNS)} FROM unnest($2::text[]) AS q(external_id) "
-            "CROSS JOIN LATERAL (SELECT * FROM posting_sources WHERE source = $1 AND external_id = q.external_id "
+# One unique-index probe per (source, external id), whatever the statistics say.
+LISTINGS = (f"SELECT {', '.join('s.' + c for c in SOURCE_COLUMNS)} "
+            "FROM unnest($1::text[], $2::text[]) AS q(source, external_id) "
+            "CROSS JOIN LATERAL (SELECT * FROM posting_sources WHERE source = q.source AND external_id = q.external_id "
             "LIMIT 1) AS s")
 
 
-async def listings(conn: asyncpg.Connection, source: str, external_ids: list[str]) -> dict[str, Listing]:
-    if not external_ids:
+async def listings(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Listing]:
+    """The listings already there, by (source, external id)."""
+    if not keys:
         return {}
-    rows = await conn.fetch(LISTINGS, source, external_ids)
-    return {row["external_id"]: Listing(**row) for row in rows}
+    rows = await conn.fetch(LISTINGS, [source for source, _ in keys], [external_id for _, external_id in keys])
+    return {(row["source"], row["external_id"]): Listing(**row) for row in rows}
 
 
 # One index probe per key, at most HOT_KEY postings each. (`key = ANY(...)` over a page's keys
