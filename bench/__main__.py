@@ -18,8 +18,9 @@ def main(argv: list[str] | None = None) -> int:
                         "default: all")
     parser.add_argument("--n", type=int, default=100_000, help="ingest: postings to ingest (default 100000)")
     parser.add_argument("--page-size", type=int, default=100, help="ingest: postings per source page (default 100)")
-    parser.add_argument("--concurrency", type=int, default=1,
-                        help="ingest: pages ingested at once, as concurrent worker jobs would (default 1)")
+    parser.add_argument("--concurrency", default="1,10",
+                        help="ingest: pages ingested at once, as concurrent worker jobs would, one run each "
+                        "(default 1,10; the last is used for the catalog sizes)")
     parser.add_argument("--catalog-sizes", default="10000,1000000",
                         help="ingest: catalog sizes to measure the per-posting cost at (default 10000,1000000)")
     parser.add_argument("--probe", type=int, default=5000, help="ingest: postings ingested at each catalog size")
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             body = tiers.run(users=args.tiers_users, days=args.tiers_days)
         else:
             from bench import ingest
-            body = ingest.run(args.n, args.page_size, args.concurrency,
+            body = ingest.run(args.n, args.page_size, [int(c) for c in args.concurrency.split(",") if c],
                               [int(s) for s in args.catalog_sizes.split(",") if s], args.probe)
         body += (f"\n\n_Run `python -m bench {name}` ({time.perf_counter() - started:.0f} s; "
                  f"load average {load:.1f} at the start)._")

@@ -202,7 +202,7 @@ async def prefill(owner_url: str, postings: Iterable[Posting], chunk: int = 20_0
     return count
 
 
-async def costs_at(sizes: list[int], probe: int, page_size: int, concurrency: int, rounds: int = 10) -> list[dict]:
+async def costs_at(sizes: list[int], probe: int, page_size: int, concurrency: int, rounds: int = 5) -> list[dict]:
     """Microseconds per posting to ingest `probe` postings into catalogs of each size. The catalogs
     are built first, then ingested into in turn, a slice of the probe at a time, so that a change in
     the machine's load during the run weighs on every size alike."""
@@ -236,10 +236,9 @@ def _cpu(cpu: tuple[float, float | None], copy: tuple[float, float | None], n: i
     return f"{python / n * 1e6:,.0f} | {server / n * 1e6:,.0f} | {both / n * 1e6:,.0f} | {copy_both / both:.0%}"
 
 
-def render(result: dict, costs: list[dict]) -> str:
+def render(results: list[dict], costs: list[dict], concurrency: int) -> str:
+    result = results[0]
     n = result["n"]
-    ingest_rate = n / result["ingest_seconds"]
-    copy_rate = n / result["copy_seconds"]
     rows = result["rows"]
     t = result["totals"]
     lines = [
@@ -249,23 +248,28 @@ def render(result: dict, costs: list[dict]) -> str:
         "",
         f"{n:,} synthetic postings (`bench/synthetic.py`: descriptions of {result['chars'] / 1000:.1f} KB on "
         "average, about 30% re-listings of a job already seen, from another source), ingested page by page "
-        f"({result['page_size']} per page, one source per page, "
-        f"{'one page at a time' if result['concurrency'] == 1 else str(result['concurrency']) + ' pages at a time'})"
-        " with "
-        "`zentropy.catalog.ingest`: normalize, fingerprint, find candidates, decide, merge and write "
-        "`postings`, `posting_sources`, `posting_keys` and `posting_content`. Then the very rows it wrote "
+        f"({result['page_size']} per page, one source per page) with `zentropy.catalog.ingest`: normalize, "
+        "fingerprint, find candidates, decide, merge and write `postings`, `posting_sources`, `posting_keys` and "
+        "`posting_content`; one page at a time, and as many at once as a worker runs searches "
+        "(`ZENTROPY_WORKER_CONCURRENCY`'s default), when pages that arrive during a write go into the next one "
+        "together (group commit). After each run the very rows it wrote "
         f"({rows['postings']:,} postings, {rows['posting_sources']:,} listings, {rows['posting_keys']:,} "
         f"blocking keys, {rows['posting_content']:,} contents) are COPYed into the same, emptied tables (same "
         "indexes), in the same run.",
         "",
-        "| | seconds | postings/s | vs COPY | CPU µs per posting: Python | PostgreSQL | both | CPU vs COPY |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-        f"| ingest (normalize + dedup + upsert) | {result['ingest_seconds']:.1f} | {ingest_rate:,.0f} | "
-        f"{ingest_rate / copy_rate:.0%} | {_cpu(result['ingest_cpu'], result['copy_cpu'], n)} |",
-        f"| raw COPY of the same rows | {result['copy_seconds']:.1f} | {copy_rate:,.0f} | 100% | "
-        f"{_cpu(result['copy_cpu'], result['copy_cpu'], n)} |",
-        f"| of which normalizing + fingerprinting alone (Python) | {result['normalize_seconds']:.1f} | "
-        f"{n / result['normalize_seconds']:,.0f} | | | | | |",
+        "| pages at a time | seconds | postings/s | COPY's postings/s | vs COPY | CPU µs per posting: Python | "
+        "PostgreSQL | both | CPU vs COPY |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ingest_rate, copy_rate = n / r["ingest_seconds"], n / r["copy_seconds"]
+        lines.append(f"| {r['concurrency']} | {r['ingest_seconds']:.1f} | {ingest_rate:,.0f} | {copy_rate:,.0f} | "
+                     f"{ingest_rate / copy_rate:.0%} | {_cpu(r['ingest_cpu'], r['copy_cpu'], n)} |")
+    lines += [
+        "",
+        f"COPY alone, CPU µs per posting: {_cpu(result['copy_cpu'], result['copy_cpu'], n).rsplit(' | ', 1)[0]} "
+        f"(Python, PostgreSQL, both). Normalizing + fingerprinting alone (Python): {result['normalize_seconds']:.1f} s, "
+        f"{n / result['normalize_seconds']:,.0f} postings/s.",
         "",
         "CPU per posting is this process's CPU time and that of the database's server processes "
         "(backends and autovacuum, from /proc) over the same span: on a shared machine the wall-clock "
@@ -280,8 +284,8 @@ def render(result: dict, costs: list[dict]) -> str:
         "A catalog prefilled to the size shown (metadata, listings and blocking keys; a large catalog's older "
         "content has expired) and its tables and indexes read once into the buffer cache, as a running "
         "service's would be; then postings of the same stream ingested (about 30% of them re-listings of jobs "
-        "anywhere in the catalog), into each catalog in turn, a tenth of them at a time, so that changes in the "
-        "machine's load during the run weigh on every size alike.",
+        f"anywhere in the catalog), {concurrency} pages at a time, into each catalog in turn, a fifth of them at "
+        "a time, so that changes in the machine's load during the run weigh on every size alike.",
         "",
         "| catalog size | postings ingested | µs per posting | vs smallest |",
         "|---:|---:|---:|---:|",
@@ -294,15 +298,18 @@ def render(result: dict, costs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-async def main(n: int, page_size: int, concurrency: int, sizes: list[int], probe: int) -> str:
-    result = await throughput(n, page_size, concurrency)
-    print(f"ingest {n / result['ingest_seconds']:,.0f}/s, COPY {n / result['copy_seconds']:,.0f}/s "
-          f"(CPU per posting: {_cpu(result['ingest_cpu'], result['copy_cpu'], n)})", flush=True)
-    costs = await costs_at(sizes, probe, page_size, concurrency)
+async def main(n: int, page_size: int, concurrency: list[int], sizes: list[int], probe: int) -> str:
+    results = []
+    for c in concurrency:
+        result = await throughput(n, page_size, c)
+        print(f"{c} at a time: ingest {n / result['ingest_seconds']:,.0f}/s, COPY {n / result['copy_seconds']:,.0f}/s "
+              f"(CPU per posting: {_cpu(result['ingest_cpu'], result['copy_cpu'], n)})", flush=True)
+        results.append(result)
+    costs = await costs_at(sizes, probe, page_size, concurrency[-1])
     for c in costs:
         print(f"catalog {c['size']:,}: {c['us_per_posting']:,.0f} µs/posting", flush=True)
-    return render(result, costs)
+    return render(results, costs, concurrency[-1])
 
 
-def run(n: int, page_size: int, concurrency: int, sizes: list[int], probe: int) -> str:
+def run(n: int, page_size: int, concurrency: list[int], sizes: list[int], probe: int) -> str:
     return asyncio.run(main(n, page_size, concurrency, sizes, probe))
