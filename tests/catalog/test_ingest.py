@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import random
 from datetime import timedelta
 
@@ -18,6 +19,8 @@ from zentropy.dedup.calibration import load_pairs
 from zentropy.hookspecs import hookimpl
 from zentropy.plugins import Plugins
 from zentropy.sources.contract import Salary
+
+ingest_module = importlib.import_module("zentropy.catalog.ingest")  # the package's `ingest` is the function
 
 OTHER = ("Northwind delivers fresh food to 3,000 restaurants across the UK. Our data team builds the forecasts that "
          "decide what every warehouse orders tomorrow. You will own demand models in Python, run experiments with "
@@ -332,3 +335,36 @@ async def test_a_page_whose_write_fails_fails_alone(catalog, owner_engine, monke
     async with owner_engine.connect() as conn:
         written = (await conn.execute(text("SELECT external_id FROM posting_sources ORDER BY 1"))).scalars().all()
     assert written == [f"s{i}-1" for i in range(6) if i != 3]
+
+
+async def test_a_write_cancelled_with_other_pages_in_it_leaves_them_to_the_next(catalog, owner_engine, monkeypatch):
+    """The page leading a shared write is cancelled mid-write: the transaction is rolled back, and
+    the other pages it had taken along are written by the next write, for their own callers."""
+    real, written = catalog_store.copy_rows, asyncio.Event()
+
+    async def stalled(conn, table, columns, rows):
+        await real(conn, table, columns, rows)
+        if table == "posting_content" and not written.is_set():
+            written.set()
+            await asyncio.sleep(30)
+
+    monkeypatch.setattr(catalog_store, "copy_rows", stalled)
+    sizes = counting_transactions(monkeypatch)
+    pages = [(source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}", title=f"Role {i}", company=f"Employer {i}",
+                                        description_text=f"{OTHER} Team {i}.")]) for i in range(3)]
+    writer = ingest_module._writer(catalog)
+    async with writer.lock:  # all three wait, then one write takes them all
+        tasks = [asyncio.create_task(ingest(catalog, info, page, now=NOW)) for info, page in pages]
+        while len(writer.waiting) < 3:
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(written.wait(), 10)
+    leader = next(t for t, (info, _) in zip(tasks, pages) if info.name == "s0")
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    others = await asyncio.gather(*(t for t in tasks if t is not leader))
+    assert [r.new for r in others] == [1, 1]
+    assert sizes == [3, 2]
+    async with owner_engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT external_id FROM posting_sources ORDER BY 1"))).scalars().all()
+    assert rows == ["s1-1", "s2-1"]
