@@ -11,12 +11,16 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.auth.conftest import PUBLIC, oidc_sign_in, web_client
+from tests.auth.conftest import PUBLIC, auth_runtime, oidc_sign_in, providers, web_client
 from tests.auth.loopback import bound_socket
 from tests.auth.test_oidc import assert_refused, google_user
-from zentropy.auth.ratelimit import SIGNIN_STARTS_PER_IP, is_loopback
+from zentropy.auth.ratelimit import is_loopback
+from zentropy.auth.settings import AuthSettings
 from zentropy.cli import server_options
 from zentropy.settings import Settings
+
+
+LIMIT = AuthSettings().signin_starts_per_ip  # the default, which `auth_rt` uses
 
 
 def an_ip() -> str:
@@ -29,7 +33,7 @@ async def start(client: httpx.AsyncClient, provider: str = "google", **headers: 
 
 
 async def use_up(client: httpx.AsyncClient, **headers: str) -> None:
-    for i in range(SIGNIN_STARTS_PER_IP):
+    for i in range(LIMIT):
         response = await start(client, "google" if i % 2 else "linkedin", **headers)
         assert response.status_code == 303, response.text
 
@@ -47,6 +51,14 @@ async def test_starts_beyond_the_limit_get_a_429_problem_with_retry_after(auth_r
         assert (await oidc_sign_in(other, google_op, google_user())).status_code == 303  # another IP signs in
 
 
+async def test_the_limit_is_a_setting(runtime, google_op, linkedin_op, inbox):
+    strict = auth_runtime(runtime, providers(google_op, linkedin_op, inbox), signin_starts_per_ip=3)
+    async with web_client(strict, client=(an_ip(), 1)) as client:
+        for _ in range(3):
+            assert (await start(client)).status_code == 303
+        assert_refused(await start(client, "linkedin"), 429, "rate_limited")
+
+
 async def test_a_browser_gets_the_refusal_as_a_page(auth_rt):
     async with web_client(auth_rt, client=(an_ip(), 1)) as browser:
         await use_up(browser)
@@ -59,7 +71,7 @@ async def test_linking_counts_as_starting_a_sign_in(auth_rt, google_op):
     async with web_client(auth_rt, client=(an_ip(), 1)) as client:
         assert (await oidc_sign_in(client, google_op, google_user())).status_code == 303  # one start, signed in
         me = (await client.get("/api/v1/me")).json()
-        for _ in range(SIGNIN_STARTS_PER_IP - 1):
+        for _ in range(LIMIT - 1):
             assert (await start(client, "linkedin")).status_code == 303
         linked = await client.post("/api/v1/auth/linkedin/link", headers={"X-CSRF-Token": me["csrf_token"]})
         assert_refused(linked, 429, "rate_limited")
@@ -69,7 +81,7 @@ async def test_loopback_clients_are_not_limited(auth_rt):
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("10.0.0.1")
     assert not is_loopback("unknown")
     async with web_client(auth_rt, client=("127.0.0.1", 1)) as local:
-        for _ in range(SIGNIN_STARTS_PER_IP + 2):
+        for _ in range(LIMIT + 2):
             assert (await start(local)).status_code == 303
 
 
@@ -119,7 +131,7 @@ async def test_a_trusted_proxy_s_forwarded_client_is_the_one_limited(auth_rt):
 async def test_an_untrusted_peer_s_forwarded_for_is_ignored(auth_rt):
     async with served(auth_rt, "10.0.0.0/8, 192.168.1.1") as client:  # this peer (127.0.0.1) is not a proxy
         crowd = an_ip()
-        for _ in range(SIGNIN_STARTS_PER_IP + 2):  # the client is 127.0.0.1 whatever the header says
+        for _ in range(LIMIT + 2):  # the client is 127.0.0.1 whatever the header says
             assert (await start(client, **{"x-forwarded-for": crowd})).status_code == 303
     async with served(auth_rt, "127.0.0.0/8") as client:  # a network: believed again
         await use_up(client, **{"x-forwarded-for": crowd})

@@ -14,7 +14,7 @@ from zentropy.auth import cookies
 from zentropy.auth.contract import IdentityError
 from zentropy.auth.guards import signed_in
 from zentropy.auth.middleware import CurrentUser
-from zentropy.auth.ratelimit import SIGNIN_STARTS_PER_IP, hit, is_loopback
+from zentropy.auth.ratelimit import hit, is_loopback
 from zentropy.auth.redirects import public_link
 from zentropy.auth.schemas import MagicLinkRequest, MagicLinkSent, MagicLinkVerify, ProviderInfo, SessionIssued
 from zentropy.auth.service import Auth
@@ -26,13 +26,13 @@ from zentropy.runtime import Runtime
 from zentropy.users.preferences import is_onboarded
 
 Next = Annotated[str | None, QueryParameter(name="next", max_length=2000, required=False)]
-TOO_MANY_STARTS = {429: ResponseSpec(None, description=f"More than {SIGNIN_STARTS_PER_IP} sign-ins started from this "
-                                     "client IP in the window (`rate_limited`, Retry-After)")}
+TOO_MANY_STARTS = {429: ResponseSpec(None, description="More sign-ins started from this client IP in the window than "
+                                     "ZENTROPY_SIGNIN_LIMIT_PER_IP allows (`rate_limited`, Retry-After)")}
 
 
 async def too_many_starts(request: Request, auth: Auth) -> Response | None:
     """429 (an HTML page for a browser, problem details otherwise, with Retry-After) once this client
-    IP has started SIGNIN_STARTS_PER_IP redirect sign-ins in the rate-limit window; else None.
+    IP has started `signin_starts_per_ip` redirect sign-ins in the rate-limit window; else None.
 
     A loopback client is not limited: it is this machine, or a proxy on it whose X-Forwarded-For is
     not believed (ZENTROPY_FORWARDED_ALLOW_IPS), and limiting that would lock everyone out at once."""
@@ -40,7 +40,8 @@ async def too_many_starts(request: Request, auth: Auth) -> Response | None:
     if is_loopback(ip):
         return None
     key = auth.redis_prefix + "rate:start:" + keyed_hash(auth.secret_key, "rate", ip)
-    retry_after = await hit(auth.runtime.redis, key, SIGNIN_STARTS_PER_IP, auth.settings.rate_window_seconds)
+    retry_after = await hit(auth.runtime.redis, key, auth.settings.signin_starts_per_ip,
+                            auth.settings.rate_window_seconds)
     if retry_after is None:
         return None
     detail = "Too many sign-ins started from here; wait and try again."

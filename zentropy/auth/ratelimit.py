@@ -6,12 +6,6 @@ import ipaddress
 
 from redis.asyncio import Redis
 
-SIGNIN_STARTS_PER_IP = 30
-"""Redirect sign-ins (Google, LinkedIn: login or link) one client IP may start per window
-(MAGIC_LINK_LIMIT_WINDOW_SECONDS, 15 minutes by default). Each start stores a flow in Redis and sends
-the browser to the provider: a client starting hundreds is a bot, not a person."""
-
-
 async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> int | None:
     """Count one hit on `key`; None while within `limit`, else seconds until the window ends."""
     async with redis.pipeline(transaction=True) as pipe:

@@ -27,6 +27,11 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     magic_link_per_ip: Annotated[
         int, msgspec.Meta(ge=1), env("MAGIC_LINK_LIMIT_PER_IP", doc="Link requests from one client IP per window.")
     ] = 20
+    signin_starts_per_ip: Annotated[
+        int, msgspec.Meta(ge=1), env("ZENTROPY_SIGNIN_LIMIT_PER_IP", doc="Redirect sign-ins (Google, LinkedIn: "
+                                      "sign-in or link) one client IP may start per window: each stores a flow and "
+                                      "sends the browser to the provider; a client starting hundreds is a bot.")
+    ] = 30
     rate_window_seconds: Annotated[
         int, msgspec.Meta(ge=1), env("MAGIC_LINK_LIMIT_WINDOW_SECONDS", doc="Rate-limit window.")
     ] = 15 * 60
