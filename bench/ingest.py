@@ -128,12 +128,17 @@ async def copy_back(conn: asyncpg.Connection, rows: dict[str, list], clock: CpuC
     return time.perf_counter() - started
 
 
-async def throughput(n: int, page_size: int, concurrency: int) -> dict:
+def replayed(n: int) -> tuple[list[Posting], float]:
+    """The stream every throughput run replays, and the seconds normalizing + fingerprinting it takes."""
     postings = list(stream(n, seed=11))
     gc.freeze()  # the replayed postings stay in memory; a source's page would not: keep them out of the GC's way
     started = time.perf_counter()
     dedup_keys(postings)
-    normalize_seconds = time.perf_counter() - started
+    return postings, time.perf_counter() - started
+
+
+async def throughput(postings: list[Posting], normalize_seconds: float, page_size: int, concurrency: int) -> dict:
+    n = len(postings)
     async with bench_database() as (owner_url, runtime):
         version = await postgres_version(owner_url)
         clock = CpuClock(make_url(owner_url).database)
@@ -322,8 +327,9 @@ def render(results: list[dict], costs: list[dict], concurrency: int) -> str:
 
 async def main(n: int, page_size: int, concurrency: list[int], sizes: list[int], probe: int) -> str:
     results = []
+    postings, normalize_seconds = replayed(n)
     for c in concurrency:
-        result = await throughput(n, page_size, c)
+        result = await throughput(postings, normalize_seconds, page_size, c)
         print(f"{c} at a time: ingest {n / result['ingest_seconds']:,.0f}/s, COPY {n / result['copy_seconds']:,.0f}/s "
               f"(CPU per posting: {_cpu(result['ingest_cpu'], result['copy_cpu'], n)})", flush=True)
         results.append(result)

@@ -182,6 +182,13 @@ async def test_concurrent_pages_of_overlapping_jobs_make_one_posting_per_job(cat
     assert await snapshot(owner_engine) == before
 
 
+async def idle_in_transaction(engine) -> int:  # noqa: ANN001
+    """Connections left inside a transaction, doing nothing."""
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                        "AND state LIKE 'idle in transaction%'"))).scalar_one()
+
+
 async def test_a_page_waiting_for_the_lock_can_be_cancelled(catalog, owner_engine):
     """Cancelled while another transaction holds the catalog lock: nothing written, and the pooled
     connection is clean once the lock is free."""
@@ -195,10 +202,7 @@ async def test_a_page_waiting_for_the_lock_can_be_cancelled(catalog, owner_engin
             await task
         await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": catalog_store.INGEST_LOCK})
     assert all(not rows for rows in (await snapshot(owner_engine)).values())
-    async with owner_engine.connect() as conn:
-        stuck = (await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                         "AND state LIKE 'idle in transaction%'"))).scalar_one()
-    assert stuck == 0
+    assert await idle_in_transaction(owner_engine) == 0
     reports = await asyncio.gather(*(ingest(catalog, source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}")], now=NOW)
                                      for i in range(12)))
     assert sorted(r.new for r in reports) == [0] * 11 + [1]
@@ -247,10 +251,7 @@ async def test_a_cancelled_ingest_writes_nothing_and_frees_its_connection(catalo
         await task
     monkeypatch.setattr(catalog_store, "copy_rows", real)
     assert await snapshot(owner_engine) == before
-    async with owner_engine.connect() as conn:
-        stuck = (await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                         "AND state LIKE 'idle in transaction%'"))).scalar_one()
-    assert stuck == 0
+    assert await idle_in_transaction(owner_engine) == 0
     # the lock is free and every pooled connection works: as many concurrent pages as the pool holds
     reports = await asyncio.gather(*(ingest(catalog, source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}")], now=NOW)
                                      for i in range(12)))

@@ -64,6 +64,10 @@ class _Prepared(msgspec.Struct):
     now: datetime  # the fetch time
     expires_at: datetime | None  # None: nothing to keep (no content, or its TTL is under the hour)
 
+    @property
+    def listing(self) -> tuple[str, str]:
+        return self.source, self.posting.external_id
+
 
 def _prepare(source: str, postings: Sequence[Posting], aliases: CompanyAliases, now: datetime,
              ttl_seconds: int) -> tuple[list[_Prepared], int]:
@@ -95,7 +99,7 @@ def _prepare(source: str, postings: Sequence[Posting], aliases: CompanyAliases, 
 class _Page:
     def __init__(self, prepared: list[_Prepared]) -> None:
         self.prepared = prepared
-        self.listings = {(item.source, item.posting.external_id) for item in prepared}
+        self.listings = {item.listing for item in prepared}
         self.results: list[IngestResult] | None = None
 
 
@@ -190,11 +194,11 @@ async def _write_with_partitions(runtime, prepared: list[_Prepared]) -> list[Ing
 
 async def _write(session, prepared: list[_Prepared], hot_keys: store.HotKeys) -> list[IngestResult]:  # noqa: ANN001
     conn = await store.begin(session)
-    known = await store.listings(conn, [(item.source, item.posting.external_id) for item in prepared])
-    fresh = [item for item in prepared if (item.source, item.posting.external_id) not in known]
+    known = await store.listings(conn, [item.listing for item in prepared])
+    fresh = [item for item in prepared if item.listing not in known]
     found = await store.candidates(conn, sorted({key for item in fresh for key in item.keys.lookup_keys}), hot_keys)
     by_key, keys_of = found.by_key, found.keys_of
-    matches = {id(item): _match(item.keys, keys_of, by_key) for item in fresh}
+    matches = {item.listing: _match(item.keys, keys_of, by_key) for item in fresh}
     wanted = {listing.posting_id for listing in known.values()} | {m[0] for m in matches.values() if m[0] is not None}
     catalog = {row.id: row for row in await store.canonical_postings(conn, sorted(wanted))}
     original = dict(catalog)
@@ -212,11 +216,11 @@ async def _write(session, prepared: list[_Prepared], hot_keys: store.HotKeys) ->
 
     for item in prepared:
         p, k, now = item.posting, item.keys, item.now
-        listing = known.get((item.source, p.external_id))
+        listing = known.get(item.listing)
         if listing is not None:
             target, rule, score = listing.posting_id, "listing", None
         else:
-            target, rule, score = matches[id(item)]
+            target, rule, score = matches[item.listing]
             if target is None and created:  # a duplicate of a posting this write has just created?
                 target, rule, score = _match(k, created, page_keys)
         if target is None:
