@@ -52,9 +52,11 @@ class Runtime:
         return cls(settings=settings, plugins=plugins, db=db, redis=redis, queue=queue)
 
     async def close(self) -> None:
+        from zentropy.catalog.ingest import stop_writer  # the catalog writer's task
         from zentropy.llm.service import close_llm  # the LLM providers' HTTP clients
         from zentropy.sources.service import close_sources  # the sources' pooled HTTP clients
 
+        await stop_writer(self)
         await close_sources(self)
         await close_llm(self)
         await self.queue.disconnect()

@@ -189,9 +189,10 @@ async def idle_in_transaction(engine) -> int:  # noqa: ANN001
                                         "AND state LIKE 'idle in transaction%'"))).scalar_one()
 
 
-async def test_a_page_waiting_for_the_lock_can_be_cancelled(catalog, owner_engine):
-    """Cancelled while another transaction holds the catalog lock: nothing written, and the pooled
-    connection is clean once the lock is free."""
+async def test_a_caller_leaving_while_its_page_waits_for_the_lock_loses_nothing(catalog, owner_engine):
+    """Its search cancelled while another transaction holds the catalog lock: the caller is gone at
+    once; the page, already fetched, is written once the lock is free (public data), and the pooled
+    connections are clean."""
     async with owner_engine.connect() as holder:
         await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": catalog_store.INGEST_LOCK})
         task = asyncio.create_task(ingest(catalog, source(), [posting("1")], now=NOW))
@@ -199,13 +200,15 @@ async def test_a_page_waiting_for_the_lock_can_be_cancelled(catalog, owner_engin
         assert not task.done()  # waiting for the lock
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await task
+            await asyncio.wait_for(task, 1)
+        assert all(not rows for rows in (await snapshot(owner_engine)).values())
         await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": catalog_store.INGEST_LOCK})
-    assert all(not rows for rows in (await snapshot(owner_engine)).values())
+    await writer_idle(catalog)
+    assert (await ingest(catalog, source(), [posting("1")], now=NOW)).unchanged == 1  # it was written
     assert await idle_in_transaction(owner_engine) == 0
     reports = await asyncio.gather(*(ingest(catalog, source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}")], now=NOW)
                                      for i in range(12)))
-    assert sorted(r.new for r in reports) == [0] * 11 + [1]
+    assert sum(r.duplicates for r in reports) == 12
 
 
 async def test_a_failed_write_leaves_the_catalog_as_it_was(catalog, owner_engine, monkeypatch):
@@ -229,9 +232,10 @@ async def test_a_failed_write_leaves_the_catalog_as_it_was(catalog, owner_engine
     assert (report.new, report.duplicates) == (1, 1)
 
 
-async def test_a_cancelled_ingest_writes_nothing_and_frees_its_connection(catalog, owner_engine, monkeypatch):
-    """A search cancelled while its page is written: rolled back, the lock released, the pooled
-    connection usable (not left inside a transaction)."""
+async def test_a_writer_stopped_mid_write_writes_nothing_and_frees_its_connection(catalog, owner_engine, monkeypatch):
+    """The process shutting down (`Runtime.close` stops the writer) while a page is written: rolled
+    back, the lock released, the caller cancelled, the pooled connection usable (not left inside a
+    transaction); a new writer takes over."""
     await ingest(catalog, source(), [posting("1")], now=NOW)
     before = await snapshot(owner_engine)
     real, written = catalog_store.copy_rows, asyncio.Event()
@@ -246,7 +250,7 @@ async def test_a_cancelled_ingest_writes_nothing_and_frees_its_connection(catalo
     task = asyncio.create_task(ingest(catalog, source(), [posting("2", title="Data Scientist", company="Northwind",
                                                                   description_text=OTHER)], now=NOW))
     await asyncio.wait_for(written.wait(), 10)
-    task.cancel()
+    await asyncio.wait_for(ingest_module.stop_writer(catalog), 5)
     with pytest.raises(asyncio.CancelledError):
         await task
     monkeypatch.setattr(catalog_store, "copy_rows", real)
@@ -256,6 +260,13 @@ async def test_a_cancelled_ingest_writes_nothing_and_frees_its_connection(catalo
     reports = await asyncio.gather(*(ingest(catalog, source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}")], now=NOW)
                                      for i in range(12)))
     assert sum(r.new for r in reports) == 0 and sum(r.duplicates for r in reports) == 12
+
+
+async def writer_idle(runtime) -> None:
+    """Wait until this process's catalog writer has nothing left to write."""
+    writer = ingest_module._writer(runtime)
+    if writer.task is not None:
+        await asyncio.wait_for(asyncio.shield(writer.task), 10)
 
 
 def counting_transactions(monkeypatch) -> list[int]:
@@ -296,18 +307,27 @@ async def test_pages_arriving_during_a_write_are_written_together(catalog, owner
 
 
 async def test_pages_with_the_same_listing_are_not_written_together(catalog, owner_engine, monkeypatch):
-    sizes = counting_transactions(monkeypatch)
+    calls: list[list[tuple[str, str]]] = []
+    real = catalog_store.listings
+
+    async def listings(conn, keys):
+        calls.append(list(keys))
+        return await real(conn, keys)
+
+    monkeypatch.setattr(catalog_store, "listings", listings)
     first, second = [posting("1"), posting("2", title="Data Scientist", company="Northwind", description_text=OTHER)], \
         [posting("2", title="Data Scientist", company="Northwind", description_text=OTHER,
                  salary=Salary(min=50000, max=60000, currency="GBP"))]
-    # while another page is written, both wait: the next write takes the first, not the second
-    _, a, b = await asyncio.gather(ingest(catalog, source("lever"), [posting("L1", source="lever", title="Welder",
-                                                                              company="Initech", description_text="")], now=NOW),
-                                   ingest(catalog, source(), first, now=NOW), ingest(catalog, source(), second, now=NOW))
-    assert sizes == [1, 2, 1]
+    others = [[posting(f"L{i}", source="lever", title=f"Welder {i}", company="Initech", description_text="")]
+              for i in range(2)]
+    # four pages at once, two per write: the first write takes `first` and a Lever page, not `second`
+    a, b, *_ = await asyncio.gather(ingest(catalog, source(), first, now=NOW), ingest(catalog, source(), second, now=NOW),
+                                    *(ingest(catalog, source("lever"), page, now=NOW) for page in others))
+    assert [sorted(keys) for keys in calls] == [[("adzuna", "1"), ("adzuna", "2"), ("lever", "L0")],
+                                                [("adzuna", "2"), ("lever", "L1")]]
     assert (a.new, b.updated) == (2, 1) and b.results[0].posting_id == a.results[1].posting_id
     async with owner_engine.connect() as conn:
-        assert (await conn.execute(text("SELECT count(*) FROM posting_sources"))).scalar_one() == 3
+        assert (await conn.execute(text("SELECT count(*) FROM posting_sources"))).scalar_one() == 4
         salary = (await conn.execute(text("SELECT salary_min FROM postings WHERE id = :id"),
                                      {"id": a.results[1].posting_id})).scalar_one()
     assert salary == 50000
@@ -338,34 +358,119 @@ async def test_a_page_whose_write_fails_fails_alone(catalog, owner_engine, monke
     assert written == [f"s{i}-1" for i in range(6) if i != 3]
 
 
-async def test_a_write_cancelled_with_other_pages_in_it_leaves_them_to_the_next(catalog, owner_engine, monkeypatch):
-    """The page leading a shared write is cancelled mid-write: the transaction is rolled back, and
-    the other pages it had taken along are written by the next write, for their own callers."""
-    real, written = catalog_store.copy_rows, asyncio.Event()
+async def test_a_caller_leaving_during_a_shared_write_takes_nothing_from_the_others(catalog, owner_engine, monkeypatch):
+    """One of the callers whose pages are written together is cancelled mid-write: the write goes
+    on, every page is in the catalog, and the other callers get their reports."""
+    real, written, go_on = catalog_store.copy_rows, asyncio.Event(), asyncio.Event()
 
     async def stalled(conn, table, columns, rows):
         await real(conn, table, columns, rows)
         if table == "posting_content" and not written.is_set():
             written.set()
-            await asyncio.sleep(30)
+            await go_on.wait()
 
     monkeypatch.setattr(catalog_store, "copy_rows", stalled)
-    sizes = counting_transactions(monkeypatch)
     pages = [(source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}", title=f"Role {i}", company=f"Employer {i}",
-                                        description_text=f"{OTHER} Team {i}.")]) for i in range(3)]
-    writer = ingest_module._writer(catalog)
-    async with writer.lock:  # all three wait, then one write takes them all
-        tasks = [asyncio.create_task(ingest(catalog, info, page, now=NOW)) for info, page in pages]
-        while len(writer.waiting) < 3:
-            await asyncio.sleep(0.01)
+                                        description_text=f"{OTHER} Team {i}.")]) for i in range(4)]
+    tasks = [asyncio.create_task(ingest(catalog, info, page, now=NOW)) for info, page in pages]
     await asyncio.wait_for(written.wait(), 10)
-    leader = next(t for t, (info, _) in zip(tasks, pages) if info.name == "s0")
-    leader.cancel()
+    tasks[0].cancel()
     with pytest.raises(asyncio.CancelledError):
-        await leader
-    others = await asyncio.gather(*(t for t in tasks if t is not leader))
-    assert [r.new for r in others] == [1, 1]
-    assert sizes == [3, 2]
+        await tasks[0]
+    go_on.set()
+    others = await asyncio.gather(*tasks[1:])
+    assert [r.new for r in others] == [1, 1, 1]
+    await writer_idle(catalog)
     async with owner_engine.connect() as conn:
         rows = (await conn.execute(text("SELECT external_id FROM posting_sources ORDER BY 1"))).scalars().all()
-    assert rows == ["s1-1", "s2-1"]
+    assert rows == ["s0-1", "s1-1", "s2-1", "s3-1"]
+
+def counting_decisions(monkeypatch) -> list[str]:
+    """How each batch was read and decided, as it happens: "ahead" (before the lock, on top of the
+    write in flight or not) or "under the lock"."""
+    kinds: list[str] = []
+    real = ingest_module._read_and_decide
+
+    async def read_and_decide(conn, plan, hot_keys):
+        await real(conn, plan, hot_keys)
+        kinds.append("under the lock" if plan.read_at is None else "ahead, on top" if plan.after else "ahead")
+
+    monkeypatch.setattr(ingest_module, "_read_and_decide", read_and_decide)
+    return kinds
+
+
+async def test_the_next_batch_is_decided_on_top_of_the_one_being_written(catalog, owner_engine, monkeypatch):
+    """While a page is being written, the next is read and decided ahead of the lock, against the
+    catalog as the write in flight will leave it: a duplicate of a posting that write creates, and
+    a listing it adds, seen again with a salary."""
+    kinds = counting_decisions(monkeypatch)
+    real, decided = catalog_store.copy_rows, asyncio.Event()
+
+    async def held(conn, table, columns, rows):  # the first write waits until the next batch is decided
+        if table == "posting_content" and not decided.is_set():
+            await asyncio.wait_for(decided.wait(), 10)
+        await real(conn, table, columns, rows)
+
+    monkeypatch.setattr(catalog_store, "copy_rows", held)
+    real_decide = ingest_module._decide
+
+    def decide(plan, *args):
+        real_decide(plan, *args)
+        if plan.after is not None:
+            decided.set()
+
+    monkeypatch.setattr(ingest_module, "_decide", decide)
+    first = [posting("a-1"), posting("a-2", title="Data Scientist", company="Northwind", description_text=OTHER)]
+    again = [posting("b-1", source="greenhouse", company="Acme GmbH"),
+             posting("a-2", title="Data Scientist", company="Northwind", description_text=OTHER,
+                     salary=Salary(min=50000, max=60000, currency="GBP"))]
+    a, b = await asyncio.gather(ingest(catalog, source(), first, now=NOW),
+                                ingest(catalog, source(), again, now=NOW))
+    assert kinds == ["ahead", "ahead, on top"]  # neither read again under the lock: both plans held
+    assert [r.outcome for r in a.results] == ["new", "new"]
+    assert [(r.outcome, r.duplicate_of) for r in b.results] == [("duplicate", a.results[0].posting_id),
+                                                                ("updated", None)]
+    assert b.results[1].posting_id == a.results[1].posting_id
+    async with owner_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM postings"))).scalar_one() == 2
+        assert (await conn.execute(text("SELECT salary_min FROM postings WHERE id = :id"),
+                                   {"id": a.results[1].posting_id})).scalar_one() == 50000
+
+
+async def test_a_batch_decided_while_another_process_wrote_is_decided_again(catalog, owner_engine, monkeypatch):
+    """Two processes (each with its own writer) decide pages listing the same job before either
+    has the catalog lock: the one that writes second finds the catalog epoch moved, reads and
+    decides again under the lock, and the job gets one posting."""
+    kinds = counting_decisions(monkeypatch)
+    other = dataclasses.replace(catalog, extras={})
+    async with owner_engine.connect() as holder:
+        await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": catalog_store.INGEST_LOCK})
+        tasks = [asyncio.create_task(ingest(catalog, source(), [posting("1")], now=NOW)),
+                 asyncio.create_task(ingest(other, source("lever"), [posting("L1", source="lever", company="Acme LLC")],
+                                            now=NOW))]
+        for _ in range(100):  # both decided, both waiting for the lock
+            waiting = (await holder.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                                 "AND NOT granted"))).scalar_one()
+            if waiting == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting == 2 and kinds == ["ahead", "ahead"]
+        await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": catalog_store.INGEST_LOCK})
+    reports = await asyncio.gather(*tasks)
+    assert kinds == ["ahead", "ahead", "under the lock"]
+    assert sorted(r.new for r in reports) == [0, 1] and sorted(r.duplicates for r in reports) == [0, 1]
+    async with owner_engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM postings"))).scalar_one() == 1
+
+
+async def test_a_batch_that_cannot_be_read_ahead_is_read_under_the_lock(catalog, owner_engine, monkeypatch):
+    kinds = counting_decisions(monkeypatch)
+
+    async def broken(conn):
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(catalog_store, "snapshot_epoch", broken)
+    report = await ingest(catalog, source(), [posting("1"), posting("g1", source="greenhouse", company="Acme GmbH")],
+                          now=NOW)
+    assert kinds == ["under the lock"]
+    assert (report.new, report.duplicates) == (1, 1)

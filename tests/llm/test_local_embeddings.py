@@ -75,7 +75,9 @@ def test_vectors_are_unit_length_deterministic_and_independent_of_the_batch(tiny
     vectors = encoder.encode(texts)
     assert vectors.shape == (4, 8) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert np.array_equal(vectors, SentenceEncoder(tiny_model).encode(texts))
+    assert np.array_equal(vectors, encoder.encode(texts))  # deterministic: the same batches, the same bits
+    # other batches, the same vectors (to float32 rounding: BLAS kernels may sum in another order per shape)
+    assert np.allclose(vectors, SentenceEncoder(tiny_model).encode(texts), rtol=0, atol=1e-6)
     # padding never changes a text's vector: alone, or beside a longer text
     alone = encoder.encode(["python developer"])[0]
     assert np.allclose(alone, vectors[0], atol=1e-6)

@@ -6,26 +6,32 @@ upsert. The tier engine calls it after each source page.
 
 - Batched: a fixed number of statements per write, whatever its size: COPY for new rows, one
   `unnest` UPDATE per table for changed ones.
-- Group commit: pages that arrive while another write of this process is in flight (the worker
-  runs several searches at once) wait for it, then go into the database together, in one
+- Group commit: each process has one writer task (`GroupWriter`). Pages handed to it while it is
+  busy (the worker runs several searches at once) go into the database together, in one
   transaction; a page whose write fails is tried again alone, so it fails alone.
+- Pipelined: while one batch is being written, the writer prepares the next (normalizes,
+  fingerprints), reads what its decisions need and decides it, on top of the batch in flight
+  (its changes held in memory), so that Python and PostgreSQL work at the same time. A catalog
+  epoch, moved by every write under the lock, tells whether anything else wrote in between; if
+  so, the batch is read and decided again under the lock.
 - Idempotent: replaying a page changes nothing (with the same clock, not a byte; later, only the
   "last seen" times and, past the hour, the content's expiry move).
-- Safe under concurrency: the catalog-writing part holds a transaction-level advisory lock, so two
-  workers never both create the same posting; normalizing happens before, outside the lock.
+- Safe under concurrency: every write holds a transaction-level advisory lock, so two workers
+  never both create the same posting.
 - Content (description, HTML, raw payload) goes to `posting_content`, one row per listing, expiring
   `source_info.content_ttl_seconds` after the fetch (rounded down to the hour); metadata stays.
 """
-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
+from functools import cached_property
 from hashlib import blake2b
 
 import asyncpg
 import msgspec
+import numpy as np
 from sqlalchemy.exc import DBAPIError
 
 from zentropy.catalog import store
@@ -55,7 +61,7 @@ def _partitions(runtime) -> PartitionCache:  # noqa: ANN001
     return runtime.extras.setdefault(_PARTITIONS, PartitionCache())
 
 
-class _Prepared(msgspec.Struct):
+class _Prepared(msgspec.Struct, gc=False):
     source: str
     posting: Posting
     keys: DedupKeys
@@ -97,40 +103,168 @@ def _prepare(source: str, postings: Sequence[Posting], aliases: CompanyAliases, 
 
 
 class _Page:
-    def __init__(self, prepared: list[_Prepared]) -> None:
-        self.prepared = prepared
-        self.listings = {item.listing for item in prepared}
-        self.results: list[IngestResult] | None = None
+    """A page handed to the writer: prepared (normalized, fingerprinted) by the writer itself."""
+
+    def __init__(self, source: str, postings: Sequence[Posting], now: datetime, ttl_seconds: int) -> None:
+        self.source, self.postings, self.now, self.ttl_seconds = source, postings, now, ttl_seconds
+        self.prepared: list[_Prepared] | None = None
+        self.skipped = 0
+        self.listings: set[tuple[str, str]] = set()
+        self.done: asyncio.Future[list[IngestResult]] = asyncio.get_running_loop().create_future()
+        self.alone = False  # its write failed with other pages: it is tried on its own
+
+    def prepare(self, aliases: CompanyAliases) -> None:
+        self.prepared, self.skipped = _prepare(self.source, self.postings, aliases, self.now, self.ttl_seconds)
+        self.listings = {item.listing for item in self.prepared}
+        if not self.prepared:
+            self.done.set_result([])
+
+
+class _Plan:
+    """A batch's decisions and the rows they write. Made ahead of the catalog lock, while the
+    previous batch is still being written, it is decided on top of that batch's plan (`after`)
+    and holds only if nothing else changed the catalog in between (`read_at`: the catalog epoch
+    its reads saw); `epoch` is set once it is written as planned."""
+
+    def __init__(self, prepared: list[_Prepared], read_at: int | None, after: _Plan | None) -> None:
+        self.prepared, self.read_at, self.after = prepared, read_at, after
+        self.epoch: int | None = None
+        self.results: list[IngestResult] = []
+        self.catalog: dict[int, CanonicalPosting] = {}  # every posting it reads or writes, as it leaves them
+        self.created: dict[int, DedupKeys] = {}  # postings it creates, and their keys
+        self.changed: list[CanonicalPosting] = []
+        self.new_listings: list[store.Listing] = []
+        self.changed_listings: list[store.Listing] = []
+        self.new_keys = store.KeyPairs.of([])  # of created postings: COPY
+        self.merged_keys = store.KeyPairs.of([])  # of listings merged into existing postings: may exist
+        self.stale_content: list[tuple[int, datetime]] = []
+        self.content: list[store.Content] = []
+
+    def holds(self, epoch_before: int) -> bool:
+        """Whether the plan still holds for a write that found the catalog at `epoch_before`."""
+        if self.read_at is None:
+            return False
+        if self.after is None:
+            return epoch_before == self.read_at
+        written = self.after.epoch
+        return written is not None and epoch_before == written and self.read_at in (written - 1, written)
+
+    @cached_property
+    def listings(self) -> dict[tuple[str, str], store.Listing]:
+        return {(row.source, row.external_id): row for row in self.new_listings + self.changed_listings}
+
+    @cached_property
+    def keys(self) -> store.KeyPairs:
+        return self.new_keys + self.merged_keys
 
 
 class GroupWriter:
-    """This process's pages waiting to be written, and the lock its writes take turns with. The
-    page that gets the lock writes every waiting page with it (up to `limit` postings), except
-    pages with a listing already in the batch: those go in the next write."""
+    """This process's pages waiting to be written, and the task writing them, one batch of pages
+    per transaction. A batch takes at most half the pages in hand (waiting or being written, and
+    at most `limit` postings), so that one half is prepared, read and decided while the other is
+    being written; pages with a listing already in the batch wait for the next."""
 
     limit = 2000
 
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
+    def __init__(self, aliases: CompanyAliases) -> None:
+        self.aliases = aliases
         self.waiting: list[_Page] = []
+        self.task: asyncio.Task | None = None
 
-    def batch(self, first: _Page) -> list[_Page]:
-        pages, listings, size = [first], set(first.listings), len(first.prepared)
+    async def next_batch(self, writing: int) -> list[_Page]:
+        share = max(1, (len(self.waiting) + writing + 1) // 2)
+        batch: list[_Page] = []
+        listings: set[tuple[str, str]] = set()
+        size = 0
         for page in list(self.waiting):
-            if page is first or size + len(page.prepared) > self.limit or not listings.isdisjoint(page.listings):
+            if len(batch) == share or (batch and batch[0].alone):
+                break
+            if page.prepared is None:
+                try:
+                    page.prepare(self.aliases)
+                except Exception as exc:  # noqa: BLE001 - the page's caller gets it
+                    page.done.set_exception(exc)
+                await asyncio.sleep(0)  # a page at a time: the write in flight goes on meanwhile
+            if page.done.done() or page not in self.waiting:  # nothing to write, or its caller left
+                if page in self.waiting:
+                    self.waiting.remove(page)
                 continue
-            pages.append(page)
+            if batch and (page.alone or size + len(page.prepared) > self.limit or not listings.isdisjoint(page.listings)):
+                continue
+            batch.append(page)
             listings |= page.listings
             size += len(page.prepared)
-        self.waiting = [page for page in self.waiting if page not in pages]
-        return pages
+        self.waiting = [page for page in self.waiting if page not in batch]
+        return batch
+
+    async def run(self, runtime) -> None:  # noqa: ANN001
+        flight: _Flight | None = None
+        batch: list[_Page] = []
+        try:
+            while self.waiting or flight is not None:
+                await asyncio.sleep(0)  # the callers just given results hand in their next pages
+                if flight is not None and flight.plan is None:  # nothing to decide on top of
+                    await self._land(flight)
+                    flight = None
+                batch = await self.next_batch(len(flight.pages) if flight is not None else 0)
+                if not batch:
+                    if flight is not None:
+                        await self._land(flight)
+                        flight = None
+                    continue
+                prepared = [item for page in batch for item in page.prepared]
+                plan = await _plan_ahead(runtime, prepared, flight.plan if flight is not None else None)
+                if flight is not None:
+                    await self._land(flight)
+                flight = _Flight(batch, plan, asyncio.create_task(_write_with_partitions(runtime, prepared, plan)))
+                batch = []
+        except BaseException as exc:
+            if flight is not None:
+                flight.task.cancel()
+                await asyncio.gather(flight.task, return_exceptions=True)
+                batch += flight.pages
+            for page in batch + self.waiting:
+                if not page.done.done():
+                    if isinstance(exc, asyncio.CancelledError):
+                        page.done.cancel()
+                    else:
+                        page.done.set_exception(exc)
+            self.waiting.clear()
+            raise
+        finally:
+            self.task = None
+
+    async def _land(self, flight: _Flight) -> None:
+        """Give the written pages their results; after a failure, try each page again (a page
+        alone, its caller sees its error)."""
+        try:
+            results = await flight.task
+        except Exception as exc:
+            if len(flight.pages) == 1:
+                if not flight.pages[0].done.done():
+                    flight.pages[0].done.set_exception(exc)
+                return
+            flight.pages[0].alone = True
+            self.waiting[:0] = flight.pages
+            return
+        start = 0
+        for page in flight.pages:
+            if not page.done.done():  # its caller may have gone
+                page.done.set_result(results[start: start + len(page.prepared)])
+            start += len(page.prepared)
+
+
+class _Flight(msgspec.Struct):
+    pages: list[_Page]
+    plan: _Plan | None
+    task: asyncio.Task
 
 
 def _writer(runtime) -> GroupWriter:  # noqa: ANN001
     loop = asyncio.get_running_loop()
     writer = runtime.extras.get(_WRITER)
-    if writer is None or writer[0] is not loop:  # an asyncio.Lock belongs to one event loop
-        writer = runtime.extras[_WRITER] = (loop, GroupWriter())
+    if writer is None or writer[0] is not loop:  # its task belongs to one event loop
+        writer = runtime.extras[_WRITER] = (loop, GroupWriter(company_aliases(runtime)))
     return writer[1]
 
 
@@ -140,50 +274,59 @@ async def ingest(runtime, source_info: SourceInfo, postings: Sequence[Posting], 
     (default: the clock); `content_ttl_seconds` overrides the source's content TTL."""
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     ttl = content_ttl(runtime, source_info) if content_ttl_seconds is None else content_ttl_seconds
-    prepared, skipped = _prepare(source_info.name, postings, company_aliases(runtime), now, ttl)
-    if not prepared:
-        return IngestReport.of(source_info.name, [], skipped)
-    writer, page = _writer(runtime), _Page(prepared)
+    writer, page = _writer(runtime), _Page(source_info.name, postings, now, ttl)
     writer.waiting.append(page)
+    if writer.task is None:
+        writer.task = asyncio.create_task(writer.run(runtime))
     try:
-        async with writer.lock:
-            if page.results is None:  # not written with an earlier page's batch
-                await _write_batch(runtime, writer, writer.batch(page))
+        results = await page.done
     finally:
-        if page in writer.waiting:  # cancelled while waiting
+        if page in writer.waiting:  # cancelled before its write began
             writer.waiting.remove(page)
-    return IngestReport.of(source_info.name, page.results, skipped)
+    return IngestReport.of(source_info.name, results, page.skipped)
 
 
-async def _write_batch(runtime, writer: GroupWriter, pages: list[_Page]) -> None:  # noqa: ANN001
-    """Write `pages` in one transaction and give each its results. If that fails, or the first
-    page's caller is cancelled, the other pages go back to waiting; a failure is then tried with
-    the first page alone, whose caller sees its error."""
+async def stop_writer(runtime) -> None:  # noqa: ANN001
+    """Stop this process's catalog writer (at shutdown): a write in flight is rolled back, and the
+    callers still waiting get `CancelledError`."""
+    loop, writer = runtime.extras.get(_WRITER, (None, None))
+    if writer is not None and writer.task is not None and loop is asyncio.get_running_loop():
+        writer.task.cancel()
+        await asyncio.gather(writer.task, return_exceptions=True)
+
+
+async def _plan_ahead(runtime, prepared: list[_Prepared], after: _Plan | None) -> _Plan | None:  # noqa: ANN001
+    """Read and decide a batch before taking the catalog lock, on top of the write in flight
+    (`after`), in a snapshot whose epoch the plan keeps; None if that fails."""
     try:
-        results = await _write_with_partitions(runtime, [item for page in pages for item in page.prepared])
-    except asyncio.CancelledError:
-        writer.waiting[:0] = pages[1:]
-        raise
-    except Exception:
-        if len(pages) == 1:
-            raise
-        writer.waiting[:0] = pages[1:]
-        await _write_batch(runtime, writer, pages[:1])
-        return
-    start = 0
-    for page in pages:
-        page.results = results[start: start + len(page.prepared)]
-        start += len(page.prepared)
+        async with runtime.db.raw() as conn, conn.transaction(isolation="repeatable_read"):
+            plan = _Plan(prepared, await store.snapshot_epoch(conn), after)
+            await _read_and_decide(conn, plan, _hot_keys(runtime))
+    except Exception:  # noqa: BLE001 - the write reads and decides again under the lock, and reports what fails there
+        return None
+    return plan
 
 
-async def _write_with_partitions(runtime, prepared: list[_Prepared]) -> list[IngestResult]:  # noqa: ANN001
+def _hot_keys(runtime) -> store.HotKeys:  # noqa: ANN001
+    return runtime.extras.setdefault(_HOT_KEYS, store.HotKeys())
+
+
+async def _write_with_partitions(runtime, prepared: list[_Prepared],  # noqa: ANN001
+                                 planned: _Plan | None) -> list[IngestResult]:
     hours = {item.expires_at for item in prepared if item.expires_at is not None}
     partitions = _partitions(runtime)
     for attempt in (1, 2):
         await partitions.ensure(runtime.db.engine, hours)
         try:
             async with runtime.db.session() as session:
-                return await _write(session, prepared, runtime.extras.setdefault(_HOT_KEYS, store.HotKeys()))
+                conn = await store.begin(session)
+                epoch = await store.bump_epoch(conn)
+                plan = planned if planned is not None and planned.holds(epoch - 1) else _Plan(prepared, None, None)
+                if plan is not planned:  # read and decided under the lock, on the catalog as it is
+                    await _read_and_decide(conn, plan, _hot_keys(runtime))
+                await _apply(conn, plan)
+            plan.epoch, plan.after = epoch, None  # written: what it was decided on top of is no longer needed
+            return plan.results
         except (DBAPIError, asyncpg.CheckViolationError) as exc:
             # a partition dropped behind this process's back (by hand, or a purge run too far): recreate, retry
             if attempt == 2 or "no partition of relation" not in str(getattr(exc, "orig", exc)):
@@ -192,29 +335,55 @@ async def _write_with_partitions(runtime, prepared: list[_Prepared]) -> list[Ing
     raise AssertionError("unreachable")
 
 
-async def _write(session, prepared: list[_Prepared], hot_keys: store.HotKeys) -> list[IngestResult]:  # noqa: ANN001
-    conn = await store.begin(session)
-    known = await store.listings(conn, [item.listing for item in prepared])
-    fresh = [item for item in prepared if item.listing not in known]
-    found = await store.candidates(conn, sorted({key for item in fresh for key in item.keys.lookup_keys}), hot_keys)
-    by_key, keys_of = found.by_key, found.keys_of
-    matches = {item.listing: _match(item.keys, keys_of, by_key) for item in fresh}
+async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: store.HotKeys) -> None:
+    """Read what the batch's decisions need (the write in flight's changes over what the database
+    holds), then decide."""
+    after = plan.after
+    known = await store.listings(conn, [item.listing for item in plan.prepared])
+    if after is not None:
+        known.update((item.listing, after.listings[item.listing]) for item in plan.prepared
+                     if item.listing in after.listings)
+    fresh = [item for item in plan.prepared if item.listing not in known]
+    lookup = np.unique(store.flat_keys([item.keys.lookup_keys for item in fresh]))
+    found = await store.candidates(conn, lookup.tolist(), hot_keys)
+    if after is not None:
+        _candidates_after(found, lookup, after)
+    matches = {item.listing: _match(item.keys, found.keys_of, found.by_key) for item in fresh}
     wanted = {listing.posting_id for listing in known.values()} | {m[0] for m in matches.values() if m[0] is not None}
-    catalog = {row.id: row for row in await store.canonical_postings(conn, sorted(wanted))}
+    catalog = {i: after.catalog[i] for i in wanted if i in after.catalog} if after is not None else {}
+    catalog.update((row.id, row) for row in await store.canonical_postings(conn, sorted(wanted - catalog.keys())))
+    posting_ids, listing_ids = await store.next_ids(conn, len(fresh))
+    _decide(plan, known, found, matches, catalog, lookup, iter(posting_ids), iter(listing_ids))
+
+
+def _candidates_after(found: store.Candidates, lookup: np.ndarray, after: _Plan) -> None:
+    """Add the candidates the write in flight adds, as it leaves them."""
+    for key, added in after.keys.owners_of(lookup).items():
+        if key in found.hot:
+            continue
+        ids = found.by_key.get(key, [])
+        ids = ids + [i for i in added if i not in ids]
+        if len(ids) >= store.HOT_KEY:
+            found.by_key.pop(key, None)
+            found.hot.add(key)
+        else:
+            found.by_key[key] = ids
+    for posting_id in {i for ids in found.by_key.values() for i in ids} & after.catalog.keys():
+        found.keys_of[posting_id] = after.catalog[posting_id].dedup_keys()
+
+
+def _decide(plan: _Plan, known: dict[tuple[str, str], store.Listing], found: store.Candidates,
+            matches: dict, catalog: dict[int, CanonicalPosting], lookup: np.ndarray, posting_ids: Iterator[int],
+            listing_ids: Iterator[int]) -> None:
+    by_key = found.by_key
     original = dict(catalog)
-    posting_ids, listing_ids = map(iter, await store.next_ids(conn, len(fresh)))
-
-    created: dict[int, DedupKeys] = {}  # postings this write creates, and their keys
-    page_keys: dict[int, list[int]] = {}  # their blocking keys: later listings may match them
-    results: list[IngestResult] = []
-    new_listings: list[store.Listing] = []
-    changed_listings: list[store.Listing] = []
-    new_keys: list[tuple[int, int]] = []  # of created postings: COPY
-    merged_keys: list[tuple[int, int]] = []  # of listings merged into existing postings: may exist
-    stale_content: list[tuple[int, datetime]] = []
-    content: list[store.Content] = []
-
-    for item in prepared:
+    created = plan.created
+    # blocking keys of the created postings that later listings of the batch may look up
+    blocks = store.flat_keys([item.keys.block_keys for item in plan.prepared if item.listing not in known])
+    shared = set(blocks[store.members(blocks, lookup)].tolist())
+    page_keys: dict[int, list[int]] = {}
+    merged_keys: list[tuple[int, list[int]]] = []
+    for item in plan.prepared:
         p, k, now = item.posting, item.keys, item.now
         listing = known.get(item.listing)
         if listing is not None:
@@ -229,31 +398,29 @@ async def _write(session, prepared: list[_Prepared], hot_keys: store.HotKeys) ->
             created[target] = k
         else:
             catalog[target] = merge(catalog[target], p, k, now, item.expires_at)
-        if target in created:
-            for key in k.block_keys:
+        if target in created and shared:
+            for key in shared.intersection(k.block_keys):
                 page_keys.setdefault(key, []).append(target)
 
         if listing is None:
             listing_id = next(listing_ids)
-            new_listings.append(store.Listing(
+            plan.new_listings.append(store.Listing(
                 id=listing_id, source=item.source, external_id=p.external_id, posting_id=target, title=p.title,
                 company=p.company, source_url=p.source_url, apply_url=p.apply_url, match_rule=rule or "new",
                 match_score=score, content_hash=item.content_hash, content_expires_at=item.expires_at,
                 first_seen_at=now, last_seen_at=now,
             ))
             content_changed = item.expires_at is not None
-            if target in created:
-                new_keys.extend((key, target) for key in k.block_keys)
-            else:  # the keys it was found by are already there
-                merged_keys.extend((key, target) for key in k.block_keys
-                                   if key not in found.hot and target not in by_key.get(key, ()))
+            if target not in created:  # the keys it was found by are already there
+                merged_keys.append((target, [key for key in k.block_keys
+                                             if key not in found.hot and target not in by_key.get(key, ())]))
         else:
             listing_id = listing.id
             keep_old = (item.content_hash == listing.content_hash and listing.content_expires_at is not None
                         and item.expires_at is not None and listing.content_expires_at >= item.expires_at)
             content_changed = item.expires_at is not None and not keep_old
             if content_changed and listing.content_expires_at is not None:
-                stale_content.append((listing.id, listing.content_expires_at))
+                plan.stale_content.append((listing.id, listing.content_expires_at))
             updated = msgspec.structs.replace(
                 listing, title=p.title, company=p.company, source_url=p.source_url, apply_url=p.apply_url,
                 content_hash=item.content_hash if content_changed else listing.content_hash,
@@ -261,30 +428,34 @@ async def _write(session, prepared: list[_Prepared], hot_keys: store.HotKeys) ->
                 last_seen_at=max(listing.last_seen_at, now),
             )
             if updated != listing:
-                changed_listings.append(updated)
+                plan.changed_listings.append(updated)
                 if (updated.title, updated.company, updated.apply_url, updated.content_hash) != (
                         listing.title, listing.company, listing.apply_url, listing.content_hash):
-                    merged_keys.extend((key, target) for key in k.block_keys)
+                    merged_keys.append((target, k.block_keys))
         if content_changed:
-            content.append(store.Content(
+            plan.content.append(store.Content(
                 source_id=listing_id, posting_id=target, fetched_at=now, expires_at=item.expires_at,
                 description_text=p.description_text or "", description_html=p.description_html,
                 raw=item.raw_json,
             ))
-        results.append(_result(p.external_id, target, listing, created, rule, score, content_changed,
-                               original.get(target), catalog[target]))
+        plan.results.append(_result(p.external_id, target, listing, created, rule, score, content_changed,
+                                    original.get(target), catalog[target]))
+    plan.catalog = catalog
+    plan.changed = [row for i, row in catalog.items() if i in original and row != original[i]]
+    plan.new_keys = store.KeyPairs.of([(target, k.block_keys) for target, k in created.items()])
+    plan.merged_keys = store.KeyPairs.of(merged_keys)
 
-    await store.copy_rows(conn, "postings", store.POSTING_COLUMNS, [catalog[i] for i in created])
-    await store.update_rows(conn, "postings", store.POSTING_COLUMNS,
-                            [row for i, row in catalog.items() if i in original and row != original[i]])
-    await store.copy_rows(conn, "posting_keys", store.KEY_COLUMNS, list(dict.fromkeys(new_keys)))
-    await store.add_keys(conn, list(dict.fromkeys(merged_keys)))
-    await store.copy_rows(conn, "posting_sources", store.SOURCE_COLUMNS, new_listings)
-    await store.update_rows(conn, "posting_sources", store.SOURCE_COLUMNS, changed_listings,
+
+async def _apply(conn: asyncpg.Connection, plan: _Plan) -> None:
+    await store.copy_rows(conn, "postings", store.POSTING_COLUMNS, [plan.catalog[i] for i in plan.created])
+    await store.update_rows(conn, "postings", store.POSTING_COLUMNS, plan.changed)
+    await store.copy_keys(conn, plan.new_keys)
+    await store.add_keys(conn, plan.merged_keys)
+    await store.copy_rows(conn, "posting_sources", store.SOURCE_COLUMNS, plan.new_listings)
+    await store.update_rows(conn, "posting_sources", store.SOURCE_COLUMNS, plan.changed_listings,
                             fixed=("id", "source", "external_id"))
-    await store.delete_content(conn, stale_content)
-    await store.copy_rows(conn, "posting_content", store.CONTENT_COLUMNS, content)
-    return results
+    await store.delete_content(conn, plan.stale_content)
+    await store.copy_rows(conn, "posting_content", store.CONTENT_COLUMNS, plan.content)
 
 
 def _match(k: DedupKeys, keys_of: dict[int, DedupKeys],

@@ -9,7 +9,7 @@ import msgspec
 Outcome = Literal["new", "duplicate", "updated", "unchanged"]
 
 
-class IngestResult(msgspec.Struct, frozen=True, kw_only=True):
+class IngestResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """`new`: a new canonical posting; `duplicate`: a new listing of an existing posting
     (`duplicate_of`), matched by `rule` with `score`; `updated` / `unchanged`: a listing seen
     before, whose posting did or did not change."""

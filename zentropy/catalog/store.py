@@ -9,13 +9,16 @@ millisecond more, several times what the database spends on it.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
 import asyncpg
 import msgspec
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,7 +51,7 @@ CONTENT_COLUMNS: dict[str, str] = {
 KEY_COLUMNS: dict[str, str] = {"key": "bigint", "posting_id": "bigint"}
 
 
-class Listing(msgspec.Struct, kw_only=True):
+class Listing(msgspec.Struct, kw_only=True, gc=False):
     """A row of `posting_sources`."""
 
     id: int
@@ -67,7 +70,7 @@ class Listing(msgspec.Struct, kw_only=True):
     last_seen_at: datetime
 
 
-class Content(msgspec.Struct, kw_only=True):
+class Content(msgspec.Struct, kw_only=True, gc=False):
     source_id: int
     posting_id: int
     fetched_at: datetime
@@ -103,6 +106,25 @@ async def begin(session: AsyncSession) -> asyncpg.Connection:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
+
+
+# The catalog epoch: a counter every ingest write moves under the lock. A batch read and decided
+# before taking the lock holds if the epoch shows that no other write came in between.
+BUMP_EPOCH = "UPDATE catalog_epoch SET n = n + 1 RETURNING n"
+SNAPSHOT_EPOCH = "SELECT n, " + ", ".join(
+    f"set_config('{name}', '{value}', true)" for name, value in INGEST_SETTINGS.items()
+    if name != "synchronous_commit") + " FROM catalog_epoch"
+
+
+async def bump_epoch(conn: asyncpg.Connection) -> int:
+    """Move the catalog epoch (under the ingest lock); its new value."""
+    return await conn.fetchval(BUMP_EPOCH)
+
+
+async def snapshot_epoch(conn: asyncpg.Connection) -> int:
+    """The catalog epoch as the transaction's snapshot sees it (its first statement takes the
+    snapshot of a REPEATABLE READ transaction), with `INGEST_SETTINGS`' planner settings."""
+    return await conn.fetchval(SNAPSHOT_EPOCH)
 
 
 async def next_ids(conn: asyncpg.Connection, n: int) -> tuple[list[int], list[int]]:
@@ -205,11 +227,76 @@ async def copy_rows(conn: asyncpg.Connection, table: str, columns: dict[str, str
         await conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
-async def add_keys(conn: asyncpg.Connection, pairs: Sequence[tuple[int, int]]) -> None:
+def members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which of `values` are in `sorted_set` (sorted, distinct): a boolean mask."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
+def flat_keys(lists: Sequence[Sequence[int]]) -> np.ndarray:
+    """Keys of many lists, in one int64 array."""
+    return np.fromiter(chain.from_iterable(lists), np.int64)
+
+
+class KeyPairs:
+    """(blocking key, posting id) pairs, distinct and sorted by key, as two int64 arrays: a batch
+    has some twenty per posting, too many to handle one by one in Python."""
+
+    def __init__(self, keys: np.ndarray, owners: np.ndarray) -> None:
+        self.keys, self.owners = keys, owners
+
+    @classmethod
+    def of(cls, keys_by_posting: Sequence[tuple[int, Sequence[int]]]) -> KeyPairs:
+        lengths = [len(keys) for _, keys in keys_by_posting]
+        keys = np.fromiter(chain.from_iterable(keys for _, keys in keys_by_posting), np.int64, sum(lengths))
+        owners = np.repeat(np.fromiter((pid for pid, _ in keys_by_posting), np.int64, len(lengths)), lengths)
+        order = np.lexsort((owners, keys))
+        keys, owners = keys[order], owners[order]
+        distinct = np.ones(len(keys), dtype=bool)
+        distinct[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
+        return cls(keys[distinct], owners[distinct])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __add__(self, other: KeyPairs) -> KeyPairs:
+        keys, owners = np.concatenate([self.keys, other.keys]), np.concatenate([self.owners, other.owners])
+        order = np.argsort(keys, kind="stable")
+        return KeyPairs(keys[order], owners[order])
+
+    def owners_of(self, keys: Sequence[int]) -> dict[int, list[int]]:
+        """The posting ids of each of `keys` that has any."""
+        wanted = np.asarray(keys, dtype=np.int64)
+        wanted = wanted[members(wanted, self.keys)]
+        starts, ends = np.searchsorted(self.keys, wanted, "left"), np.searchsorted(self.keys, wanted, "right")
+        owners = self.owners.tolist()
+        return {key: owners[start:end] for key, start, end in zip(wanted.tolist(), starts.tolist(), ends.tolist())}
+
+
+_KEY_ROW = np.dtype([("fields", ">i2"), ("key_size", ">i4"), ("key", ">i8"), ("id_size", ">i4"), ("id", ">i8")])
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
+_COPY_TRAILER = b"\xff\xff"
+
+
+async def copy_keys(conn: asyncpg.Connection, pairs: KeyPairs) -> None:
+    """COPY new (key, posting id) pairs into `posting_keys`, in PostgreSQL's binary COPY format
+    made by numpy."""
+    if not len(pairs):
+        return
+    rows = np.empty(len(pairs), dtype=_KEY_ROW)
+    rows["fields"], rows["key_size"], rows["id_size"] = 2, 8, 8
+    rows["key"], rows["id"] = pairs.keys, pairs.owners
+    data = io.BytesIO(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER)
+    await conn.copy_to_table("posting_keys", source=data, columns=list(KEY_COLUMNS), format="binary")
+
+
+async def add_keys(conn: asyncpg.Connection, pairs: KeyPairs) -> None:
     """Add (key, posting id) pairs that may already be there (keys of a merged listing)."""
-    if pairs:
+    if len(pairs):
         await conn.execute("INSERT INTO posting_keys (key, posting_id) SELECT * FROM unnest($1::bigint[], $2::bigint[]) "
-                           "ON CONFLICT DO NOTHING", [k for k, _ in pairs], [i for _, i in pairs])
+                           "ON CONFLICT DO NOTHING", pairs.keys.tolist(), pairs.owners.tolist())
 
 
 async def update_rows(conn: asyncpg.Connection, table: str, columns: dict[str, str], rows: Sequence,

@@ -18,7 +18,7 @@ from zentropy.dedup.urls import canonical_url_and_rank
 from zentropy.sources.contract import Posting
 
 
-class DedupKeys(msgspec.Struct, kw_only=True):
+class DedupKeys(msgspec.Struct, kw_only=True, gc=False):
     title_key: str
     seniority: str | None
     company_key: str

@@ -26,7 +26,7 @@ from zentropy.sources.contract import Posting
 MAX_TAGS = 50
 
 
-class CanonicalPosting(msgspec.Struct, kw_only=True):
+class CanonicalPosting(msgspec.Struct, kw_only=True, gc=False):
     """A row of `postings`: permanent metadata only (content lives in `posting_content`)."""
 
     id: int

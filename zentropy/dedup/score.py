@@ -25,7 +25,7 @@ GENERIC_PATHS = frozenset({"", "careers", "career", "jobs", "job", "join", "join
                            "apply", "work-with-us", "en", "us", "en-us", "opportunities"})
 
 
-class Decision(msgspec.Struct, frozen=True):
+class Decision(msgspec.Struct, frozen=True, gc=False):
     score: float
     duplicate: bool
     reason: str

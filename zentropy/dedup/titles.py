@@ -62,7 +62,7 @@ TRAILING_NOISE = frozenset({"contract", "temporary", "temp", "permanent", "freel
 _GENDER_LETTERS = frozenset("mwdfxhni")
 
 
-class NormalizedTitle(msgspec.Struct, frozen=True):
+class NormalizedTitle(msgspec.Struct, frozen=True, gc=False):
     key: str  # title words in order, seniority removed
     seniority: str | None  # "senior", "junior", "lead", "level 2", "senior level 2", ...
 

@@ -39,7 +39,7 @@ class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
     sort_by: SortBy | None = None  # None: the source's own order
 
 
-class Salary(msgspec.Struct, frozen=True, kw_only=True):
+class Salary(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     min: float | None = None
     max: float | None = None
     currency: str | None = None  # ISO 4217
@@ -47,7 +47,7 @@ class Salary(msgspec.Struct, frozen=True, kw_only=True):
     predicted: bool = False
 
 
-class Posting(msgspec.Struct, kw_only=True):
+class Posting(msgspec.Struct, kw_only=True, gc=False):
     """A normalized posting. `description_text`, `description_html` and `raw` are *content*: they
     expire after the source's TTL; every other field is metadata and is kept."""
 
