@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import os
 import subprocess
 import sys
@@ -198,3 +199,14 @@ async def test_graceful_shutdown_finishes_short_jobs_and_requeues_long_ones(tmp_
         if worker.poll() is None:
             worker.kill()
         await queue.disconnect()
+
+
+async def test_startup_keeps_what_it_made_out_of_the_cycle_collectors_full_passes(worker_runtime):
+    worker = build_worker(worker_runtime)
+    gc.unfreeze()
+    try:
+        for startup in worker.startup:
+            await startup({})
+        assert gc.get_freeze_count() > 0  # the modules, plugins and settings loaded so far
+    finally:
+        gc.unfreeze()  # this test process goes on making and dropping them
