@@ -269,17 +269,17 @@ async def writer_idle(runtime) -> None:
         await asyncio.wait_for(asyncio.shield(writer.task), 10)
 
 
-def counting_transactions(monkeypatch) -> list[int]:
-    """How many listings each ingest transaction wrote, as it happens."""
-    sizes: list[int] = []
-    real = catalog_store.listings
+def written_together(monkeypatch) -> list[list[tuple[str, str]]]:
+    """The listings each ingest transaction wrote, as it happens."""
+    batches: list[list[tuple[str, str]]] = []
+    real = ingest_module._apply
 
-    async def listings(conn, keys):
-        sizes.append(len(keys))
-        return await real(conn, keys)
+    async def apply(conn, plan):
+        batches.append([item.listing for item in plan.prepared])
+        await real(conn, plan)
 
-    monkeypatch.setattr(catalog_store, "listings", listings)
-    return sizes
+    monkeypatch.setattr(ingest_module, "_apply", apply)
+    return batches
 
 
 async def test_pages_arriving_during_a_write_are_written_together(catalog, owner_engine, monkeypatch):
@@ -288,8 +288,9 @@ async def test_pages_arriving_during_a_write_are_written_together(catalog, owner
     pages = [(source(f"s{i}"), [posting(f"s{i}-{j}", source=f"s{i}", title=f"Role {i} {j} Engineer",
                                         company=f"Employer {j}", description_text=f"{OTHER} Team {i}-{j}.")
                                 for j in range(3)]) for i in range(12)]
-    sizes = counting_transactions(monkeypatch)
+    batches = written_together(monkeypatch)
     reports = await asyncio.gather(*(ingest(catalog, info, page, now=NOW) for info, page in pages))
+    sizes = [len(batch) for batch in batches]
     assert sum(sizes) == 36 and len(sizes) < 12 and max(sizes) > 3
     for (info, page), report in zip(pages, reports):
         assert report.source == info.name
@@ -307,14 +308,7 @@ async def test_pages_arriving_during_a_write_are_written_together(catalog, owner
 
 
 async def test_pages_with_the_same_listing_are_not_written_together(catalog, owner_engine, monkeypatch):
-    calls: list[list[tuple[str, str]]] = []
-    real = catalog_store.listings
-
-    async def listings(conn, keys):
-        calls.append(list(keys))
-        return await real(conn, keys)
-
-    monkeypatch.setattr(catalog_store, "listings", listings)
+    calls = written_together(monkeypatch)
     first, second = [posting("1"), posting("2", title="Data Scientist", company="Northwind", description_text=OTHER)], \
         [posting("2", title="Data Scientist", company="Northwind", description_text=OTHER,
                  salary=Salary(min=50000, max=60000, currency="GBP"))]
@@ -344,7 +338,7 @@ async def test_a_page_whose_write_fails_fails_alone(catalog, owner_engine, monke
         await real(conn, table, columns, rows)
 
     monkeypatch.setattr(catalog_store, "copy_rows", failing)
-    sizes = counting_transactions(monkeypatch)
+    batches = written_together(monkeypatch)
     pages = [(source(f"s{i}"), [posting(f"s{i}-1", source=f"s{i}", title=f"Role {i}", company=f"Employer {i}",
                                         description_text="poison" if i == 3 else f"{OTHER} Team {i}.")])
              for i in range(6)]
@@ -352,7 +346,7 @@ async def test_a_page_whose_write_fails_fails_alone(catalog, owner_engine, monke
                                     return_exceptions=True)
     assert isinstance(outcomes[3], RuntimeError) and "disk full" in str(outcomes[3])
     assert all(o.new == 1 for i, o in enumerate(outcomes) if i != 3)
-    assert max(sizes) > 1  # it was in a batch with others at first
+    assert max(len(batch) for batch in batches) > 1  # it was in a batch with others at first
     async with owner_engine.connect() as conn:
         written = (await conn.execute(text("SELECT external_id FROM posting_sources ORDER BY 1"))).scalars().all()
     assert written == [f"s{i}-1" for i in range(6) if i != 3]
@@ -449,8 +443,9 @@ async def test_a_batch_decided_while_another_process_wrote_is_decided_again(cata
                  asyncio.create_task(ingest(other, source("lever"), [posting("L1", source="lever", company="Acme LLC")],
                                             now=NOW))]
         for _ in range(100):  # both decided, both waiting for the lock
-            waiting = (await holder.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                                                 "AND NOT granted"))).scalar_one()
+            waiting = (await holder.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))).scalar_one()
             if waiting == 2:
                 break
             await asyncio.sleep(0.05)
