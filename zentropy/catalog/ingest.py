@@ -213,7 +213,9 @@ class GroupWriter:
                         flight = None
                     continue
                 prepared = [item for page in batch for item in page.prepared]
-                plan = await _plan_ahead(runtime, prepared, flight.plan if flight is not None else None)
+                # Decided ahead only with a write to overlap: a lone page reads under the lock, in one transaction.
+                plan = (await _plan_ahead(runtime, prepared, flight.plan if flight is not None else None)
+                        if flight is not None or self.waiting else None)
                 if flight is not None:
                     await self._land(flight)
                 flight = _Flight(batch, plan, asyncio.create_task(_write_with_partitions(runtime, prepared, plan)))
