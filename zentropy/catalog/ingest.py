@@ -146,6 +146,8 @@ class _Plan:
             return False
         if self.after is None:
             return epoch_before == self.read_at
+        # Decided on top of `after`: it must have been written as planned, nothing since, and the
+        # snapshot taken either just before it (its changes came from memory) or just after it.
         written = self.after.epoch
         return written is not None and epoch_before == written and self.read_at in (written - 1, written)
 
