@@ -357,7 +357,10 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
     catalog = {i: after.catalog[i] for i in wanted if i in after.catalog} if after is not None else {}
     catalog.update((row.id, row) for row in await store.canonical_postings(conn, sorted(wanted - catalog.keys())))
     posting_ids, listing_ids = await store.next_ids(conn, len(fresh))
-    _decide(plan, known, found, matches, catalog, lookup, iter(posting_ids), iter(listing_ids))
+    # blocking keys of the new listings that later ones in the batch look up: they may match a posting it creates
+    blocks = store.flat_keys([item.keys.block_keys for item in fresh])
+    shared = set(blocks[store.members(blocks, lookup)].tolist())
+    _decide(plan, known, found, matches, catalog, shared, iter(posting_ids), iter(listing_ids))
 
 
 def _candidates_after(found: store.Candidates, lookup: np.ndarray, after: _Plan) -> None:
@@ -377,14 +380,11 @@ def _candidates_after(found: store.Candidates, lookup: np.ndarray, after: _Plan)
 
 
 def _decide(plan: _Plan, known: dict[tuple[str, str], store.Listing], found: store.Candidates,
-            matches: dict, catalog: dict[int, CanonicalPosting], lookup: np.ndarray, posting_ids: Iterator[int],
+            matches: dict, catalog: dict[int, CanonicalPosting], shared: set[int], posting_ids: Iterator[int],
             listing_ids: Iterator[int]) -> None:
     by_key = found.by_key
     original = dict(catalog)
     created = plan.created
-    # blocking keys of the created postings that later listings of the batch may look up
-    blocks = store.flat_keys([item.keys.block_keys for item in plan.prepared if item.listing not in known])
-    shared = set(blocks[store.members(blocks, lookup)].tolist())
     page_keys: dict[int, list[int]] = {}
     merged_keys: list[tuple[int, list[int]]] = []
     for item in plan.prepared:

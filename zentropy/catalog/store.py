@@ -91,8 +91,14 @@ def array_literal(values: Sequence[Any]) -> str:
 # once the catalog had grown (2 s per page at 5,000 postings). And a one-key probe costs about
 # half as much as a plain (index-only) scan as it does as a bitmap scan.
 INGEST_SETTINGS = {"synchronous_commit": "off", "enable_seqscan": "off", "enable_bitmapscan": "off"}
-BEGIN = "SELECT pg_advisory_xact_lock(:key), " + ", ".join(
-    f"set_config('{name}', '{value}', true)" for name, value in INGEST_SETTINGS.items())
+
+
+def _set_locally(settings: dict[str, str]) -> str:
+    """SQL select-list items setting these for the transaction."""
+    return ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings.items())
+
+
+BEGIN = "SELECT pg_advisory_xact_lock(:key), " + _set_locally(INGEST_SETTINGS)
 
 
 async def begin(session: AsyncSession) -> asyncpg.Connection:
@@ -111,9 +117,7 @@ async def begin(session: AsyncSession) -> asyncpg.Connection:
 # The catalog epoch: a counter every ingest write moves under the lock. A batch read and decided
 # before taking the lock holds if the epoch shows that no other write came in between.
 BUMP_EPOCH = "UPDATE catalog_epoch SET n = n + 1 RETURNING n"
-SNAPSHOT_EPOCH = "SELECT n, " + ", ".join(
-    f"set_config('{name}', '{value}', true)" for name, value in INGEST_SETTINGS.items()
-    if name != "synchronous_commit") + " FROM catalog_epoch"
+SNAPSHOT_EPOCH = "SELECT n, " + _set_locally(INGEST_SETTINGS) + " FROM catalog_epoch"
 
 
 async def bump_epoch(conn: asyncpg.Connection) -> int:
@@ -123,7 +127,7 @@ async def bump_epoch(conn: asyncpg.Connection) -> int:
 
 async def snapshot_epoch(conn: asyncpg.Connection) -> int:
     """The catalog epoch as the transaction's snapshot sees it (its first statement takes the
-    snapshot of a REPEATABLE READ transaction), with `INGEST_SETTINGS`' planner settings."""
+    snapshot of a REPEATABLE READ transaction), with `INGEST_SETTINGS` for the transaction."""
     return await conn.fetchval(SNAPSHOT_EPOCH)
 
 
@@ -271,8 +275,8 @@ class KeyPairs:
         wanted = np.asarray(keys, dtype=np.int64)
         wanted = wanted[members(wanted, self.keys)]
         starts, ends = np.searchsorted(self.keys, wanted, "left"), np.searchsorted(self.keys, wanted, "right")
-        owners = self.owners.tolist()
-        return {key: owners[start:end] for key, start, end in zip(wanted.tolist(), starts.tolist(), ends.tolist())}
+        return {key: self.owners[start:end].tolist()
+                for key, start, end in zip(wanted.tolist(), starts.tolist(), ends.tolist())}
 
 
 _KEY_ROW = np.dtype([("fields", ">i2"), ("key_size", ">i4"), ("key", ">i8"), ("id_size", ">i4"), ("id", ">i8")])
