@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 
 from sqlalchemy import text
@@ -11,6 +12,7 @@ from zentropy.catalog import ingest, store
 from zentropy.dedup.fingerprints import BANDS
 from zentropy.dedup.keys import dedup_keys
 
+ingest_module = importlib.import_module("zentropy.catalog.ingest")  # the package's `ingest` is the function
 SYLLABLES = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "vu", "xe", "zo", "bri", "dan", "fel", "gor", "hum"]
 
 
@@ -88,3 +90,25 @@ async def test_a_key_shared_by_many_postings_is_boilerplate_and_skipped(catalog)
     # through its own identity key
     assert list(found.keys_of) == [report.results[0].posting_id]
     assert len(found.by_key) == 1 and len(found.hot) == BANDS
+
+
+
+async def test_a_key_shared_by_many_postings_of_one_page_is_boilerplate_there_too(catalog, monkeypatch):
+    # one page, so every candidate is a posting the page itself creates
+    shared = "We are an equal opportunity employer and value diversity at our company. " * 3
+    rng = random.Random(9)
+    bulk = [posting(f"eeo-{i}", title=f"{words(rng, 2).title()} Analyst", company=f"Employer {i}",
+                    locations=[f"Town {i}"], description_text=shared) for i in range(3 * store.HOT_KEY)]
+    compared: list[int] = []  # candidates per look-up, in the catalog and then among the page's new postings
+    real_match = ingest_module._match
+
+    def counting_match(k, keys_of, by_key):
+        compared.append(len({pid for key in k.lookup_keys for pid in by_key.get(key, ())}))
+        return real_match(k, keys_of, by_key)
+
+    monkeypatch.setattr(ingest_module, "_match", counting_match)
+    report = await ingest(catalog, source(), bulk, now=NOW)
+    assert report.new == len(bulk)
+    # the paragraph's band keys stop making candidates once HOT_KEY postings of the page have them
+    assert max(compared) == store.HOT_KEY - 1
+    assert compared[-len(bulk) // 2:] == [0] * (len(bulk) // 2)

@@ -348,7 +348,7 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
         known.update((item.listing, after.listings[item.listing]) for item in plan.prepared
                      if item.listing in after.listings)
     fresh = [item for item in plan.prepared if item.listing not in known]
-    lookup = np.unique(store.flat_keys([item.keys.lookup_keys for item in fresh]))
+    lookup = store.distinct(store.flat_keys([item.keys.lookup_keys for item in fresh]))
     found = await store.candidates(conn, lookup.tolist(), hot_keys)
     if after is not None:
         _candidates_after(found, lookup, after)
@@ -357,10 +357,18 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
     catalog = {i: after.catalog[i] for i in wanted if i in after.catalog} if after is not None else {}
     catalog.update((row.id, row) for row in await store.canonical_postings(conn, sorted(wanted - catalog.keys())))
     posting_ids, listing_ids = await store.next_ids(conn, len(fresh))
-    # blocking keys of the new listings that later ones in the batch look up: they may match a posting it creates
-    blocks = store.flat_keys([item.keys.block_keys for item in fresh])
-    shared = set(blocks[store.members(blocks, lookup)].tolist())
-    _decide(plan, known, found, matches, catalog, shared, iter(posting_ids), iter(listing_ids))
+    _decide(plan, known, found, matches, catalog, _shared_keys(fresh) - found.hot, iter(posting_ids),
+            iter(listing_ids))
+
+
+def _shared_keys(fresh: list[_Prepared]) -> set[int]:
+    """Blocking keys of a new listing that another new listing of the batch looks up: the keys by
+    which a posting the batch creates can be found by the rest of the batch."""
+    owner: dict[int, int] = {}  # key -> the one listing blocking it, or -1 for several
+    for i, item in enumerate(fresh):
+        for key in item.keys.block_keys:
+            owner[key] = i if owner.get(key, i) == i else -1
+    return {key for i, item in enumerate(fresh) for key in item.keys.lookup_keys if owner.get(key, i) != i}
 
 
 def _candidates_after(found: store.Candidates, lookup: np.ndarray, after: _Plan) -> None:
@@ -404,7 +412,11 @@ def _decide(plan: _Plan, known: dict[tuple[str, str], store.Listing], found: sto
             catalog[target] = merge(catalog[target], p, k, now, item.expires_at)
         if target in created and shared:
             for key in shared.intersection(k.block_keys):
-                page_keys.setdefault(key, []).append(target)
+                ids = page_keys.setdefault(key, [])
+                ids.append(target)
+                if len(ids) == store.HOT_KEY:  # boilerplate within the batch too
+                    shared.discard(key)
+                    del page_keys[key]
 
         if listing is None:
             listing_id = next(listing_ids)

@@ -239,6 +239,14 @@ def members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[at] == values
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: what np.unique gives, which took ten times as long on a batch's keys (numpy 2.4)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
 def flat_keys(lists: Sequence[Sequence[int]]) -> np.ndarray:
     """Keys of many lists, in one int64 array."""
     return np.fromiter(chain.from_iterable(lists), np.int64)
