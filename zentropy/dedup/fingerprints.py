@@ -1,4 +1,4 @@
-"""Description fingerprints, computed for a whole batch at once with numpy.
+"""Description fingerprints, computed for a whole batch at once.
 
 The folded description's word 3-shingles give, all kept as metadata so dedup still works once the
 text itself has expired:
@@ -17,10 +17,11 @@ text itself has expired:
   staffing agency's repost, which keeps the duties and drops the employer's About and benefits,
   so its Jaccard similarity is too low for the bands.
 
-Tokenizing and hashing run on the batch's bytes (a polynomial hash from prefix sums), so no Python
-code runs per word. Every constant derives from fixed labels with BLAKE2b: fingerprints are the
-same in every process and on every machine; `FINGERPRINT_VERSION` changes whenever the algorithm
-does.
+The batch's folded texts are joined into one byte string, and loops compiled with numba (once,
+then cached in `__pycache__`) tokenize it, hash each word's bytes (a polynomial hash) and work out
+the shingles, signatures, band keys and winnowing keys, one call per `_DOCS_PER_CHUNK` texts.
+Every constant derives from fixed labels with BLAKE2b: fingerprints are the same in every process
+and on every machine; `FINGERPRINT_VERSION` changes whenever the algorithm does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import re
 from collections.abc import Sequence
 from hashlib import blake2b
 
+import numba
 import numpy as np
 
 FINGERPRINT_VERSION = 1
@@ -38,11 +40,10 @@ BANDS, ROWS = 8, 4
 WINNOW = 50
 PERMUTATIONS = 48
 SIGNATURE_BYTES = PERMUTATIONS * 4
-_DOCS_PER_CHUNK = 1024  # bounds the working arrays to a few tens of MB
-_SHINGLES_PER_STEP = 8192  # keeps the MinHash block (48 x 8192 x 8 bytes) in cache
+_DOCS_PER_CHUNK = 1024  # bounds the working arrays (about 10 MB for 1.7 KB descriptions)
 _TAG = re.compile(r"<[^>]+>")
 _UNICODE_NON_WORD = re.compile(r"[^\x00-\x7f\w\s]+")  # bullets, dashes, curly quotes, symbols
-_U = np.uint64
+_kernel = numba.njit(cache=True, nogil=True)
 
 
 def stable_hash(text: str) -> int:
@@ -62,43 +63,11 @@ _PERM_A = _constants("zentropy-minhash-a", PERMUTATIONS)
 _PERM_B = _constants("zentropy-minhash-b", PERMUTATIONS)
 _BAND_MULT = _constants("zentropy-band", ROWS)
 _BAND_SALT = _constants("zentropy-band-salt", BANDS)
-_BASE = _U(0x100000001B3)
-_INVERSE = _U(pow(int(_BASE), -1, 1 << 64))
+_BASE = np.uint64(0x100000001B3)
+_ALL_ONES = np.uint64(0xFFFFFFFF)  # the signature value of a text without shingles
 _WORD_BYTE = np.zeros(256, dtype=bool)  # ASCII letters and digits; every byte of a non-ASCII letter
 _WORD_BYTE[list(b"abcdefghijklmnopqrstuvwxyz0123456789")] = True
 _WORD_BYTE[0x80:] = True
-
-
-class _Powers:
-    """BASE**i and BASE**-i (mod 2**64) for i < n, grown on demand."""
-
-    def __init__(self) -> None:
-        self.up = np.ones(1, dtype=np.uint64)
-        self.down = np.ones(1, dtype=np.uint64)
-
-    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.up) < n:
-            size = max(n, 2 * len(self.up))
-            with np.errstate(over="ignore"):
-                up = np.full(size, _BASE, dtype=np.uint64)
-                up[0] = 1
-                down = np.full(size, _INVERSE, dtype=np.uint64)
-                down[0] = 1
-                self.up, self.down = np.cumprod(up), np.cumprod(down)
-        return self.up[:n], self.down[:n]
-
-
-_POWERS = _Powers()
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer, in place on a uint64 array."""
-    x ^= x >> _U(30)
-    x *= _U(0xBF58476D1CE4E5B9)
-    x ^= x >> _U(27)
-    x *= _U(0x94D049BB133111EB)
-    x ^= x >> _U(31)
-    return x
 
 
 def description_text(text: str | None, html_text: str | None = None) -> str:
@@ -117,127 +86,166 @@ def _prepare(text: str) -> str:
     return text.replace("\x00", " ")
 
 
-def _word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Hashes of every word of every text, in order, and the text each word belongs to."""
-    joined = "\x00".join(_prepare(t) for t in texts).encode()
-    data = np.frombuffer(joined, dtype=np.uint8)
-    edges = np.diff(_WORD_BYTE[data].view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    up, down = _POWERS.get(len(data))
-    with np.errstate(over="ignore"):
-        prefix = np.zeros(len(data) + 1, dtype=np.uint64)
-        np.cumsum(data.astype(np.uint64) * up, out=prefix[1:])
-        hashes = _mix((prefix[ends] - prefix[starts]) * down[starts])
-    separators = np.flatnonzero(data == 0)
-    return hashes, np.searchsorted(separators, starts)
+@_kernel
+def _mix(x):
+    """splitmix64's finalizer, on a uint64."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
 
 
-def _shingles(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All texts' shingle hashes (grouped by text, in text order) and each text's shingle count.
-    A text shorter than a shingle contributes its words."""
-    hashes, owner = _word_hashes(texts)
-    n = len(hashes)
-    words_per_text = np.bincount(owner, minlength=len(texts))
-    with np.errstate(over="ignore"):
-        if n >= SHINGLE:
-            window = hashes[: n - SHINGLE + 1] * _SHINGLE_MULT[0]
-            for k in range(1, SHINGLE):
-                window += hashes[k: n - SHINGLE + 1 + k] * _SHINGLE_MULT[k]
-            valid = owner[: n - SHINGLE + 1] == owner[SHINGLE - 1:]
-            shingles, shingle_owner = _mix(window[valid]), owner[: n - SHINGLE + 1][valid]
+@_kernel
+def _word_hashes(data, n_texts):
+    """Hashes of every word of the NUL-separated texts in `data`, in order, and each text's word
+    count. A word is a run of `_WORD_BYTE` bytes; its hash mixes the sum of byte i times BASE**i."""
+    hashes = np.empty(len(data) // 2 + 1, dtype=np.uint64)
+    words_per_text = np.zeros(n_texts, dtype=np.int64)
+    n = text = length = 0
+    total, power = np.uint64(0), np.uint64(1)
+    for i in range(len(data) + 1):
+        byte = data[i] if i < len(data) else np.uint8(0)  # a last separator ends the last word
+        if _WORD_BYTE[byte]:
+            total += np.uint64(byte) * power
+            power *= _BASE
+            length += 1
+            continue
+        if length:
+            hashes[n] = _mix(total)
+            n += 1
+            words_per_text[text] += 1
+            total, power, length = np.uint64(0), np.uint64(1), 0
+        if byte == 0:
+            text += 1
+    return hashes[:n], words_per_text
+
+
+@_kernel
+def _shingle_hashes(words, words_per_text):
+    """All texts' shingle hashes, grouped by text, and each text's shingle count. A text shorter
+    than a shingle contributes its words."""
+    shingles = np.empty(len(words), dtype=np.uint64)
+    counts = np.zeros(len(words_per_text), dtype=np.int64)
+    lo = n = 0
+    for text in range(len(words_per_text)):
+        hi = lo + words_per_text[text]
+        first = n
+        if hi - lo < SHINGLE:
+            for i in range(lo, hi):
+                shingles[n] = words[i]
+                n += 1
         else:
-            shingles, shingle_owner = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
-    short = (words_per_text > 0) & (words_per_text < SHINGLE)
-    if short.any():
-        from_short = short[owner]
-        shingles = np.concatenate([shingles, hashes[from_short]])
-        shingle_owner = np.concatenate([shingle_owner, owner[from_short]])
-        order = np.argsort(shingle_owner, kind="stable")
-        shingles, shingle_owner = shingles[order], shingle_owner[order]
-    return shingles, np.bincount(shingle_owner, minlength=len(texts))
+            for i in range(lo, hi - SHINGLE + 1):
+                total = np.uint64(0)
+                for k in range(SHINGLE):
+                    total += words[i + k] * _SHINGLE_MULT[k]
+                shingles[n] = _mix(total)
+                n += 1
+        counts[text] = n - first
+        lo = hi
+    return shingles[:n], counts
 
 
-def _minhash(shingles: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """(texts, PERMUTATIONS) uint32 signatures; texts without shingles get all-ones rows."""
-    out = np.full((len(counts), PERMUTATIONS), 0xFFFFFFFF, dtype=np.uint32)
-    present = np.flatnonzero(counts)
-    if not len(present):
-        return out
-    ends = np.cumsum(counts)[present]
-    starts = ends - counts[present]
+@_kernel
+def _signatures(shingles, counts):
+    """(texts, PERMUTATIONS) uint32 MinHash signatures; texts without shingles get all-ones rows."""
+    out = np.empty((len(counts), PERMUTATIONS), dtype=np.uint32)
+    smallest = np.empty(PERMUTATIONS, dtype=np.uint64)
     lo = 0
-    with np.errstate(over="ignore"):
-        while lo < len(present):
-            hi = max(lo + 1, int(np.searchsorted(ends, starts[lo] + _SHINGLES_PER_STEP, side="right")))
-            values = np.multiply.outer(_PERM_A, shingles[starts[lo]: ends[hi - 1]])
-            values += _PERM_B[:, None]
-            values >>= _U(32)
-            out[present[lo:hi]] = np.minimum.reduceat(values, starts[lo:hi] - starts[lo], axis=1).T
-            lo = hi
+    for text in range(len(counts)):
+        hi = lo + counts[text]
+        smallest[:] = _ALL_ONES
+        for i in range(lo, hi):  # permutations innermost: a loop the compiler vectorizes
+            for p in range(PERMUTATIONS):
+                smallest[p] = min(smallest[p], (_PERM_A[p] * shingles[i] + _PERM_B[p]) >> np.uint64(32))
+        out[text] = smallest
+        lo = hi
     return out
 
 
-def _bands(signatures: np.ndarray, counts: np.ndarray) -> np.ndarray:
+@_kernel
+def _band_keys(signatures, counts):
     """(texts, BANDS) int64 LSH keys; 0 for texts without shingles."""
-    with np.errstate(over="ignore"):
-        rows = signatures[:, : BANDS * ROWS].astype(np.uint64).reshape(len(signatures), BANDS, ROWS)
-        combined = (rows * _BAND_MULT).sum(axis=2, dtype=np.uint64) ^ _BAND_SALT
-        keys = _mix(combined).view(np.int64)
-    keys[counts == 0] = 0
-    return keys
+    keys = np.zeros((len(counts), BANDS), dtype=np.uint64)
+    for text in range(len(counts)):
+        if counts[text]:
+            for band in range(BANDS):
+                total = np.uint64(0)
+                for row in range(ROWS):
+                    total += np.uint64(signatures[text, band * ROWS + row]) * _BAND_MULT[row]
+                keys[text, band] = _mix(total ^ _BAND_SALT[band])
+    return keys.view(np.int64)
 
 
-def _window_minima(values: np.ndarray, w: int) -> np.ndarray:
-    """min(values[i:i + w]) for every i (van Herk / Gil-Werman: linear, whatever `w`)."""
-    n = len(values)
-    blocks = -(-n // w)
-    padded = np.full(blocks * w, np.iinfo(np.uint64).max, dtype=np.uint64)
-    padded[:n] = values
-    grid = padded.reshape(blocks, w)
-    prefix = np.minimum.accumulate(grid, axis=1).ravel()
-    suffix = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
-    starts = np.arange(n - w + 1)
-    return np.minimum(suffix[starts], prefix[starts + w - 1])
+@_kernel
+def _sorted_distinct(values):
+    """Sorts `values` in place and moves its distinct values to the front; returns how many."""
+    values.sort()
+    n = 0
+    for value in values:
+        if n == 0 or values[n - 1] != value:
+            values[n] = value
+            n += 1
+    return n
 
 
-def _winnow(shingles: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct minima of each text's windows of `WINNOW` shingles (a text shorter than a
-    window: its minimum), and the text each belongs to; grouped by text."""
-    owners = np.repeat(np.arange(len(counts)), counts)
-    minima, owner_of = [], []
-    if len(shingles) >= WINNOW:
-        windows = _window_minima(shingles, WINNOW)
-        whole = owners[: len(windows)] == owners[WINNOW - 1:]
-        minima.append(windows[whole])
-        owner_of.append(owners[: len(windows)][whole])
-    short = np.flatnonzero((counts > 0) & (counts < WINNOW))
-    if len(short):
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        minima.append(np.minimum.reduceat(shingles, starts[short]))
-        owner_of.append(short)
-    if not minima:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    values, owned = np.concatenate(minima), np.concatenate(owner_of)
-    order = np.lexsort((values, owned))
-    values, owned = values[order], owned[order]
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = (values[1:] != values[:-1]) | (owned[1:] != owned[:-1])
-    return values[keep], owned[keep]
+@_kernel
+def _winnowing_values(shingles, counts):
+    """Each text's distinct minima of its windows of `WINNOW` shingles (a text shorter than a window:
+    its minimum), ascending, grouped by text; and the bounds of each text's run (texts + 1)."""
+    values = np.empty(len(shingles), dtype=np.uint64)
+    bounds = np.zeros(len(counts) + 1, dtype=np.int64)
+    lo = n = 0
+    for text in range(len(counts)):
+        hi = lo + counts[text]
+        width = min(WINNOW, hi - lo)
+        first = n
+        smallest = lo  # where the current window's minimum is
+        for i in range(lo, hi):
+            if smallest <= i - width:  # it left the window: rescan (random hashes: ~2 comparisons per shingle)
+                smallest = i - width + 1
+                for j in range(i - width + 2, i + 1):
+                    if shingles[j] <= shingles[smallest]:
+                        smallest = j
+            elif shingles[i] <= shingles[smallest]:
+                smallest = i
+            if i >= lo + width - 1 and (n == first or values[n - 1] != shingles[smallest]):
+                values[n] = shingles[smallest]
+                n += 1
+        n = first + _sorted_distinct(values[first:n])
+        bounds[text + 1] = n
+        lo = hi
+    return values[:n], bounds
 
 
-def _salted(values: np.ndarray, salt: int) -> np.ndarray:
+@_kernel
+def _salted(values, salt):
     """Winnowing values as keys of one namespace (int64), distinct from every other namespace's."""
-    with np.errstate(over="ignore"):
-        return _mix(values ^ np.uint64(salt)).view(np.int64)
+    keys = np.empty(len(values), dtype=np.uint64)
+    for i in range(len(values)):
+        keys[i] = _mix(values[i] ^ salt)
+    return keys.view(np.int64)
 
 
-def _split(values: np.ndarray, owned: np.ndarray, n: int) -> list[list[int]]:
-    bounds = np.searchsorted(owned, np.arange(n + 1))
-    flat = values.tolist()
-    return [flat[bounds[i]: bounds[i + 1]] for i in range(n)]
+@_kernel
+def _fingerprint_bytes(data, n_texts, employer, agency):
+    words, words_per_text = _word_hashes(data, n_texts)
+    shingles, counts = _shingle_hashes(words, words_per_text)
+    signatures = _signatures(shingles, counts)
+    values, bounds = _winnowing_values(shingles, counts)
+    return (signatures, _band_keys(signatures, counts), counts,
+            _salted(values, employer), _salted(values, agency), bounds)
+
+
+def _split(keys: np.ndarray, bounds: np.ndarray) -> list[list[int]]:
+    flat, bounds = keys.tolist(), bounds.tolist()
+    return [flat[bounds[i]: bounds[i + 1]] for i in range(len(bounds) - 1)]
 
 
 EMPLOYER, AGENCY = 0x5A17E3D1C2B4A697, 0x3C6EF372FE94F82B  # winnowing key namespaces
+_EMPLOYER_SALT, _AGENCY_SALT = np.uint64(EMPLOYER), np.uint64(AGENCY)
 
 
 class Fingerprints:
@@ -257,20 +265,20 @@ class Fingerprints:
 
 
 def fingerprint(texts: Sequence[str]) -> Fingerprints:
-    signatures, bands, counts, employer, agency = [], [], [], [], []
-    for lo in range(0, len(texts), _DOCS_PER_CHUNK):
-        chunk = texts[lo: lo + _DOCS_PER_CHUNK]
-        shingles, count = _shingles(chunk)
-        signature = _minhash(shingles, count)
-        signatures.append(signature)
-        bands.append(_bands(signature, count))
-        counts.append(count)
-        values, owned = _winnow(shingles, count)
-        employer += _split(_salted(values, EMPLOYER), owned, len(chunk))
-        agency += _split(_salted(values, AGENCY), owned, len(chunk))
     if not texts:
         return Fingerprints(np.empty((0, PERMUTATIONS), np.uint32), np.empty((0, BANDS), np.int64),
                             np.empty(0, np.int64))
+    signatures, bands, counts, employer, agency = [], [], [], [], []
+    for lo in range(0, len(texts), _DOCS_PER_CHUNK):
+        chunk = texts[lo: lo + _DOCS_PER_CHUNK]
+        data = np.frombuffer("\x00".join(_prepare(t) for t in chunk).encode(), dtype=np.uint8)
+        signature, band, count, employer_keys, agency_keys, bounds = _fingerprint_bytes(
+            data, len(chunk), _EMPLOYER_SALT, _AGENCY_SALT)
+        signatures.append(signature)
+        bands.append(band)
+        counts.append(count)
+        employer += _split(employer_keys, bounds)
+        agency += _split(agency_keys, bounds)
     return Fingerprints(np.concatenate(signatures), np.concatenate(bands), np.concatenate(counts), employer, agency)
 
 
