@@ -41,7 +41,7 @@ async def through_catalog(pairs: list[LabeledPair]) -> tuple[list[bool], float]:
         now = None
         for pair in pairs:
             async with owner.begin() as conn:
-                await conn.execute(text("TRUNCATE postings, posting_sources, posting_keys, posting_content"))
+                await conn.execute(text("TRUNCATE postings, posting_sources, posting_keys, posting_agency_keys, posting_content"))
             a = await ingest(runtime, SourceInfo(name=f"a-{pair.a.source}", tier="free"), [pair.a], now=now)
             b = await ingest(runtime, SourceInfo(name=f"b-{pair.b.source}", tier="free"), [pair.b], now=now)
             predicted.append(a.results[0].posting_id == b.results[0].posting_id)

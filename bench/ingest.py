@@ -20,14 +20,14 @@ from bench.db import bench_database, postgres_version
 from bench.machine import describe
 from bench.synthetic import stream
 from zentropy.catalog import ingest
-from zentropy.catalog.store import CONTENT_COLUMNS, POSTING_COLUMNS, SOURCE_COLUMNS
+from zentropy.catalog.store import CONTENT_COLUMNS, KEY_COLUMNS, KEY_TABLES, POSTING_COLUMNS, SOURCE_COLUMNS
 from zentropy.dedup.keys import dedup_keys
 from zentropy.dedup.merge import new_canonical
 from zentropy.sources.contract import Posting, SourceInfo
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
 TABLES = {"postings": POSTING_COLUMNS, "posting_sources": SOURCE_COLUMNS, "posting_content": CONTENT_COLUMNS,
-          "posting_keys": {"key": "bigint", "posting_id": "bigint"}}
+          **{table: KEY_COLUMNS for table in KEY_TABLES}}
 
 
 def pages(postings: Iterable[Posting], size: int) -> Iterable[tuple[str, list[Posting]]]:
@@ -171,17 +171,20 @@ async def prefill(owner_url: str, postings: Iterable[Posting], chunk: int = 20_0
 
         async def flush() -> None:
             nonlocal count
-            posting_rows, listing_rows, key_rows = [], [], []
+            posting_rows, listing_rows, key_rows, agency_key_rows = [], [], [], []
             for p, k in zip(buffer, dedup_keys(buffer)):
                 count += 1
                 c = new_canonical(count, p, k, NOW - timedelta(days=30), None)
                 posting_rows.append(tuple(getattr(c, col) for col in POSTING_COLUMNS))
                 listing_rows.append((count, p.source, p.external_id, count, p.title, p.company, p.source_url,
                                      p.apply_url, "new", None, None, None, c.first_seen_at, c.last_seen_at))
-                key_rows.extend((key, count) for key in dict.fromkeys(k.block_keys))
+                agency = set(k.agency_keys)
+                for key in dict.fromkeys(k.block_keys):
+                    (agency_key_rows if key in agency else key_rows).append((key, count))
             await conn.copy_records_to_table("postings", records=posting_rows, columns=list(POSTING_COLUMNS))
             await conn.copy_records_to_table("posting_sources", records=listing_rows, columns=list(SOURCE_COLUMNS))
-            await conn.copy_records_to_table("posting_keys", records=key_rows, columns=["key", "posting_id"])
+            for table, rows in zip(KEY_TABLES, (key_rows, agency_key_rows)):
+                await conn.copy_records_to_table(table, records=rows, columns=list(KEY_COLUMNS))
             buffer.clear()
 
         for p in postings:
@@ -193,13 +196,14 @@ async def prefill(owner_url: str, postings: Iterable[Posting], chunk: int = 20_0
         await conn.execute("SET maintenance_work_mem = '1GB'")
         await conn.execute("ALTER TABLE posting_keys ADD CONSTRAINT pk_posting_keys PRIMARY KEY (key, posting_id)")
         await conn.execute(f"SELECT setval('postings_id_seq', {count}), setval('posting_sources_id_seq', {count})")
-        for table in ("postings", "posting_sources", "posting_keys"):
+        for table in ("postings", "posting_sources", *KEY_TABLES):
             await conn.execute(f"VACUUM ANALYZE {table}")
         # Warm the buffer cache as a running service's would be: index scans read through shared
         # buffers (sequential scans of large tables would not stay there).
         await conn.execute("SET enable_seqscan = off")
         await conn.execute("SET enable_bitmapscan = off")
-        await conn.execute("SELECT count(*) FROM posting_keys WHERE key >= -9223372036854775808")
+        for table in KEY_TABLES:
+            await conn.execute(f"SELECT count(*) FROM {table} WHERE key >= -9223372036854775808")
         await conn.execute("SELECT sum(shingles) FROM postings WHERE id > 0")
         await conn.execute("SELECT count(*) FROM posting_sources WHERE source > ''")
     finally:
@@ -282,11 +286,11 @@ def render(results: list[dict], costs: list[dict], concurrency: int) -> str:
         f"{n:,} synthetic postings (`bench/synthetic.py`: descriptions of {result['chars'] / 1000:.1f} KB on "
         "average, about 30% re-listings of a job already seen, from another source), ingested page by page "
         f"({result['page_size']} per page, one source per page) with `zentropy.catalog.ingest`: normalize, "
-        "fingerprint, find candidates, decide, merge and write `postings`, `posting_sources`, `posting_keys` and "
-        "`posting_content`; one page at a time, and as many at once as a worker runs searches "
+        "fingerprint, find candidates, decide, merge and write `postings`, `posting_sources`, `posting_keys`, "
+        "`posting_agency_keys` and `posting_content`; one page at a time, and as many at once as a worker runs searches "
         "(`ZENTROPY_WORKER_CONCURRENCY`'s default), when pages that arrive during a write go into the next one "
         "together (group commit). After each run the very rows it wrote "
-        f"({rows['postings']:,} postings, {rows['posting_sources']:,} listings, {rows['posting_keys']:,} "
+        f"({rows['postings']:,} postings, {rows['posting_sources']:,} listings, {rows['posting_keys'] + rows['posting_agency_keys']:,} "
         f"blocking keys, {rows['posting_content']:,} contents) are COPYed into the same, emptied tables (same "
         "indexes), in the same run.",
         "",

@@ -7,6 +7,7 @@ ZENTROPY_TEST_REDIS_URL pick servers; unset, the embedded default starts them un
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import os
 import uuid
@@ -14,13 +15,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from zentropy import embedded
-from zentropy.db.migrate import upgrade
+from zentropy.db.migrate import alembic_config, upgrade
 from zentropy.db.urls import async_url
 from zentropy.plugins import ENTRY_POINT_GROUP
 from zentropy.settings import Settings
@@ -64,6 +66,30 @@ async def owner_url(server_url: str) -> AsyncIterator[str]:
     async with admin.connect() as conn:
         await conn.execute(text(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)"))
     await admin.dispose()
+
+
+@pytest.fixture
+async def scratch_database(server_url: str) -> AsyncIterator[tuple[URL, AsyncEngine]]:
+    """An empty database of its own (for migration tests), its URL and an engine on it; dropped afterwards."""
+    name = f"zentropy_scratch_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(server_url).set(database=name)
+    engine = create_async_engine(async_url(url))
+    try:
+        yield url, engine
+    finally:
+        await engine.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await admin.dispose()
+
+
+async def alembic_run(url: URL, verb: str, revision: str) -> None:
+    """`alembic upgrade|downgrade <revision>` on the database at `url` (alembic's env.py runs its own
+    event loop when not handed a connection: in a thread)."""
+    await asyncio.to_thread(getattr(command, verb), alembic_config(url), revision)
 
 
 @pytest.fixture(scope="session")

@@ -1,49 +1,49 @@
 from __future__ import annotations
 
-import uuid
-
-from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from zentropy.db.migrate import alembic_config, head_revision, upgrade
-from zentropy.db.urls import async_url
+from tests.conftest import alembic_run
+from zentropy.db.migrate import head_revision, upgrade
 
 
-async def test_migrations_from_empty_down_and_up_again(server_url, settings):
-    name = f"zentropy_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f"CREATE DATABASE {name}"))
-    url = make_url(server_url).set(database=name)
-    engine = create_async_engine(async_url(url))
-    try:
-        await upgrade(url, settings.database_app_user, settings.database_app_password)
-        async with engine.connect() as conn:
-            assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == head_revision()
-            assert (await conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'vector'"))).scalar() == 1
-        await engine.dispose()
-        # every migration can be undone, and redone
-        config = alembic_config(url)
-        await _run_sync(config, "downgrade", "base")
-        async with engine.connect() as conn:
-            left = (await conn.execute(text(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalar()
-            assert left == 0
-        await engine.dispose()
-        await upgrade(url, settings.database_app_user, settings.database_app_password)
-        async with engine.connect() as conn:
-            assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == head_revision()
-    finally:
-        await engine.dispose()
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        await admin.dispose()
+async def test_migrations_from_empty_down_and_up_again(scratch_database, settings):
+    url, engine = scratch_database
+    await upgrade(url, settings.database_app_user, settings.database_app_password)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == head_revision()
+        assert (await conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'vector'"))).scalar() == 1
+    await engine.dispose()
+    # every migration can be undone, and redone
+    await alembic_run(url, "downgrade", "base")
+    async with engine.connect() as conn:
+        left = (await conn.execute(text(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalar()
+        assert left == 0
+    await engine.dispose()
+    await upgrade(url, settings.database_app_user, settings.database_app_password)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == head_revision()
 
 
-async def _run_sync(config, verb: str, revision: str) -> None:
-    import asyncio
-
-    # alembic's env.py runs its own event loop when not handed a connection: use a thread.
-    await asyncio.to_thread(getattr(command, verb), config, revision)
+async def test_agency_keys_move_to_their_own_table(scratch_database):
+    """0013: the keys of agencies' postings are copied to `posting_agency_keys`; the others stay."""
+    url, engine = scratch_database
+    await alembic_run(url, "upgrade", "0012")
+    async with engine.begin() as conn:
+        for posting_id, company, agency in ((1, "Acme", False), (2, "Robert Half", True)):
+            await conn.execute(text(
+                "INSERT INTO postings (id, title, company, locations, company_key, title_key, agency, location_keys, "
+                "shingles, fingerprint_version, apply_url_rank, first_seen_at, last_seen_at) VALUES "
+                "(:id, 'Accountant', :company, '{}', lower(:company), 'accountant', :agency, '{}', 0, 1, -1, "
+                "now(), now())"), {"id": posting_id, "company": company, "agency": agency})
+            await conn.execute(text("INSERT INTO posting_keys (key, posting_id) VALUES (:k, :p), (:k + 1, :p)"),
+                               {"k": 10 * posting_id, "p": posting_id})
+    await alembic_run(url, "upgrade", "0013")
+    async with engine.connect() as conn:
+        moved = (await conn.execute(text("SELECT key, posting_id FROM posting_agency_keys ORDER BY key"))).all()
+        kept = (await conn.execute(text("SELECT count(*) FROM posting_keys"))).scalar()
+    assert [tuple(r) for r in moved] == [(20, 2), (21, 2)] and kept == 4
+    await engine.dispose()
+    await alembic_run(url, "downgrade", "0012")
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM posting_keys"))).scalar() == 4

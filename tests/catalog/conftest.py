@@ -8,7 +8,7 @@ from sqlalchemy import text
 from zentropy.sources.contract import Posting, SourceInfo
 
 NOW = datetime(2026, 11, 2, 10, 30, tzinfo=timezone.utc)
-TABLES = ("postings", "posting_sources", "posting_keys", "posting_content")
+TABLES = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "posting_content")
 DESCRIPTION = (
     "Acme builds warehouse robots that move millions of parcels every day. We are looking for a software "
     "engineer to join our fleet management team in Berlin. You will design, build and operate the services "

@@ -5,10 +5,13 @@ from __future__ import annotations
 import importlib
 import random
 
+import numpy as np
+
 from sqlalchemy import text
 
 from tests.catalog.conftest import NOW, posting, source
 from zentropy.catalog import ingest, store
+from zentropy.dedup.calibration import load_pairs
 from zentropy.dedup.fingerprints import BANDS
 from zentropy.dedup.keys import dedup_keys
 
@@ -26,6 +29,13 @@ def many_postings(n: int, seed: int = 3) -> list:
                     locations=[f"City {i % 90}"], description_text=words(rng, 160)) for i in range(n)]
 
 
+def probe_keys(postings: list) -> tuple[list[int], list[int]]:
+    """What placing these postings looks up: keys in `posting_keys`, and in `posting_agency_keys`."""
+    keys = dedup_keys(postings)
+    agency = {k for p in keys for k in p.agency_keys}
+    return sorted({k for p in keys for k in p.lookup_keys} - agency), sorted(agency)
+
+
 async def explain(runtime, sql: str, *args) -> str:
     """The plan of `sql` in an ingest transaction (its settings in force)."""
     async with runtime.db.session() as session:
@@ -39,14 +49,14 @@ async def test_candidate_lookups_use_the_indexes_at_a_few_thousand_postings(cata
     for start in range(0, len(bulk), 500):
         report = await ingest(catalog, source(), bulk[start:start + 500], now=NOW)
         ids += [r.posting_id for r in report.results]
-    probe = dedup_keys(many_postings(100, seed=4))
-    keys = sorted({k for p in probe for k in p.lookup_keys})
+    keys, agency_keys = probe_keys(many_postings(100, seed=4))
     for analyzed in (False, True):  # fresh statistics or none: the plan must not depend on them
         if analyzed:
             async with owner_engine.begin() as conn:
-                await conn.execute(text("ANALYZE postings, posting_keys"))
-        plan = await explain(catalog, store.CANDIDATE_KEYS, keys, store.HOT_KEY)
+                await conn.execute(text("ANALYZE postings, posting_keys, posting_agency_keys"))
+        plan = await explain(catalog, store.CANDIDATE_KEYS, keys, agency_keys, store.HOT_KEY)
         assert "pk_posting_keys" in plan and "Seq Scan on posting_keys" not in plan, plan
+        assert "pk_posting_agency_keys" in plan and "Seq Scan on posting_agency_keys" not in plan, plan
         assert "Bitmap" not in plan, plan  # a plain index probe per key, half the cost
         plan = await explain(catalog, store.CANDIDATE_ROWS, ids[::150])  # a page's few candidates
         assert "pk_postings" in plan and "Seq Scan on postings" not in plan, plan
@@ -57,22 +67,22 @@ async def test_candidate_lookups_use_the_indexes_at_a_few_thousand_postings(cata
 async def test_a_generic_plan_made_on_a_nearly_empty_catalog_still_probes_the_index(catalog):
     """PostgreSQL plans a statement for good at its sixth run on a connection: made while the
     catalog is tiny, that plan must still probe `posting_keys` by index once it has grown."""
-    probe = dedup_keys(many_postings(100, seed=4))
-    keys = sorted({k for p in probe for k in p.lookup_keys})
+    keys, agency_keys = probe_keys(many_postings(100, seed=4))
     async with catalog.db.session() as session:
         conn = await store.begin(session)
         await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         statement = await conn.prepare(store.CANDIDATE_KEYS)
-        await statement.fetch(keys, store.HOT_KEY)  # planned now, on an empty catalog, and kept
+        await statement.fetch(keys, agency_keys, store.HOT_KEY)  # planned now, on an empty catalog, and kept
         for start in range(0, 2000, 500):  # the catalog grows in the same transaction
             bulk = many_postings(2000)[start:start + 500]
             rows = [(k, 10_000_000 + start + i) for i, p in enumerate(dedup_keys(bulk)) for k in p.block_keys]
             await conn.copy_records_to_table("posting_keys", records=list(dict.fromkeys(rows)),
                                              columns=["key", "posting_id"])
-        literal = "ARRAY[" + ",".join(map(str, keys)) + "]::bigint[]"
+        literals = ", ".join("ARRAY[" + ",".join(map(str, some)) + "]::bigint[]" for some in (keys, agency_keys))
         plan = "\n".join(r[0] for r in await conn.fetch(
-            f"EXPLAIN EXECUTE {statement.get_name()}({literal}, {store.HOT_KEY})"))
-    assert "pk_posting_keys" in plan and "Seq Scan" not in plan and "Bitmap" not in plan, plan
+            f"EXPLAIN EXECUTE {statement.get_name()}({literals}, {store.HOT_KEY})"))
+    assert "pk_posting_keys" in plan and "pk_posting_agency_keys" in plan, plan
+    assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
 
 
 async def test_a_key_shared_by_many_postings_is_boilerplate_and_skipped(catalog):
@@ -112,3 +122,27 @@ async def test_a_key_shared_by_many_postings_of_one_page_is_boilerplate_there_to
     # the paragraph's band keys stop making candidates once HOT_KEY postings of the page have them
     assert max(compared) == store.HOT_KEY - 1
     assert compared[-len(bulk) // 2:] == [0] * (len(bulk) // 2)
+
+
+async def test_an_agency_repost_ingested_first_is_found_by_the_employers_posting(catalog, owner_engine):
+    """The agency-namespace keys live in `posting_agency_keys`: the agency's posting stores them
+    there (and not in `posting_keys`), the employer's posting, in a later write, looks them up there."""
+    for pair in (p for p in load_pairs() if p.id.startswith("hard-staffing-agency-")):
+        agency = await ingest(catalog, source(f"agency-{pair.id}"), [pair.b], now=NOW)
+        [keys] = dedup_keys([pair.b])
+        assert keys.agency and keys.agency_keys
+        async with owner_engine.connect() as conn:
+            stored = {table: set((await conn.execute(text(f"SELECT key FROM {table} WHERE posting_id = :p"), {
+                "p": agency.results[0].posting_id})).scalars()) for table in store.KEY_TABLES}
+        assert stored["posting_agency_keys"] == set(keys.agency_keys)
+        assert stored["posting_keys"] == set(keys.block_keys) - set(keys.agency_keys)
+        [employer_keys] = dedup_keys([pair.a])
+        async with catalog.db.session() as session:  # what the employer's posting finds, by which keys
+            found = await store.candidates(await store.begin(session), employer_keys.lookup_keys, None,
+                                           np.array(sorted(employer_keys.agency_keys), dtype=np.int64))
+        passages = set(employer_keys.agency_keys) & set(keys.agency_keys)  # their common passages' keys
+        assert bool(passages) is pair.duplicate
+        assert all(found.by_key[key] == [agency.results[0].posting_id] for key in passages)
+        employer = await ingest(catalog, source(f"employer-{pair.id}"), [pair.a], now=NOW)
+        merged = employer.results[0].posting_id == agency.results[0].posting_id
+        assert merged is pair.duplicate, pair.id

@@ -17,7 +17,7 @@ from zentropy.catalog.ingest import ingest
 from zentropy.db import tenant
 from zentropy.sources.contract import Posting, SourceInfo
 
-CATALOG = ("postings", "posting_sources", "posting_keys", "posting_content")
+CATALOG = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "posting_content")
 LOCAL_ROUTES = {"extraction_models": "local:rules", "embedding_models": "local:all-minilm-l6-v2"}
 GOOD = {
     "required_skills": ["python", "Postgres"], "preferred_skills": ["k8s"], "seniority": "senior",

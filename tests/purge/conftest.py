@@ -29,7 +29,7 @@ PUBLIC = "http://zentropy.test"
 T0 = datetime(2030, 3, 4, 10, 20, tzinfo=timezone.utc)  # hours no other test's content uses
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-CATALOG = ("postings", "posting_sources", "posting_keys", "posting_content", "content_purges")
+CATALOG = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "posting_content", "content_purges")
 DESCRIPTION = (
     "Northwind runs the cold chain for three hundred grocery stores. We are hiring a backend engineer to "
     "build the services that track every pallet from the farm to the shelf: Python and PostgreSQL, event "
@@ -76,7 +76,7 @@ async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[tuple]:
 async def metadata(engine: AsyncEngine) -> dict[str, list[tuple]]:
     """Every metadata row of the catalog, for before/after comparisons."""
     return {table: await rows(engine, f"SELECT * FROM {table} ORDER BY 1, 2")
-            for table in ("postings", "posting_sources", "posting_keys")}
+            for table in ("postings", "posting_sources", "posting_keys", "posting_agency_keys")}
 
 
 def source(name: str = "adzuna", ttl: int = 24 * 3600) -> SourceInfo:

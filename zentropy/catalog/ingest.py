@@ -159,6 +159,11 @@ class _Plan:
     def keys(self) -> store.KeyPairs:
         return self.new_keys + self.merged_keys
 
+    @cached_property
+    def agency_keys(self) -> np.ndarray:
+        """The batch's agency-namespace keys, sorted: they live in a table of their own."""
+        return store.distinct(store.flat_keys([item.keys.agency_keys for item in self.prepared]))
+
 
 class GroupWriter:
     """This process's pages waiting to be written, and the task writing them, one batch of pages
@@ -349,7 +354,7 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
                      if item.listing in after.listings)
     fresh = [item for item in plan.prepared if item.listing not in known]
     lookup = store.distinct(store.flat_keys([item.keys.lookup_keys for item in fresh]))
-    found = await store.candidates(conn, lookup.tolist(), hot_keys)
+    found = await store.candidates(conn, lookup.tolist(), hot_keys, plan.agency_keys)
     if after is not None:
         _candidates_after(found, lookup, after)
     matches = {item.listing: _match(item.keys, found.keys_of, found.by_key) for item in fresh}
@@ -465,8 +470,8 @@ def _decide(plan: _Plan, known: dict[tuple[str, str], store.Listing], found: sto
 async def _apply(conn: asyncpg.Connection, plan: _Plan) -> None:
     await store.copy_rows(conn, "postings", store.POSTING_COLUMNS, [plan.catalog[i] for i in plan.created])
     await store.update_rows(conn, "postings", store.POSTING_COLUMNS, plan.changed)
-    await store.copy_keys(conn, plan.new_keys)
-    await store.add_keys(conn, plan.merged_keys)
+    await store.copy_keys(conn, plan.new_keys, plan.agency_keys)
+    await store.add_keys(conn, plan.merged_keys, plan.agency_keys)
     await store.copy_rows(conn, "posting_sources", store.SOURCE_COLUMNS, plan.new_listings)
     await store.update_rows(conn, "posting_sources", store.SOURCE_COLUMNS, plan.changed_listings,
                             fixed=("id", "source", "external_id"))

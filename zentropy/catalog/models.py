@@ -60,6 +60,16 @@ class PostingKeyRow(Base):
     posting_id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
 
 
+class PostingAgencyKeyRow(Base):
+    """A staffing agency's winnowing key (`zentropy.dedup.keys.DedupKeys.agency_keys`): apart from
+    the other keys, so that every posting's look-ups of them probe a small index."""
+
+    __tablename__ = "posting_agency_keys"
+
+    key: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
+    posting_id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
+
+
 class PostingSourceRow(Base):
     """One listing of a posting by one source; never deleted, so no source link is ever lost."""
 

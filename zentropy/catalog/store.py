@@ -157,8 +157,12 @@ async def listings(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -> dic
 
 # One index probe per key, at most HOT_KEY postings each. (`key = ANY(...)` over a page's keys
 # reads the index in one pass, but with stale statistics the planner scans the table instead.)
+# Agency-namespace keys ($2) have a table of their own (migration 0013).
 CANDIDATE_KEYS = ("SELECT q.key, k.posting_id FROM unnest($1::bigint[]) AS q(key) "
-                  "CROSS JOIN LATERAL (SELECT posting_id FROM posting_keys WHERE key = q.key LIMIT $2::int) AS k")
+                  "CROSS JOIN LATERAL (SELECT posting_id FROM posting_keys WHERE key = q.key LIMIT $3::int) AS k "
+                  "UNION ALL SELECT q.key, k.posting_id FROM unnest($2::bigint[]) AS q(key) "
+                  "CROSS JOIN LATERAL (SELECT posting_id FROM posting_agency_keys WHERE key = q.key LIMIT $3::int) AS k")
+KEY_TABLES = ("posting_keys", "posting_agency_keys")  # for keys outside and inside the agency namespace
 CANDIDATE_ROWS = ("SELECT id, title_key, seniority, company_key, agency, location_keys, country, apply_url_key, "
                   "apply_url_rank, signature, shingles FROM postings WHERE id = ANY($1::bigint[])")
 
@@ -184,19 +188,22 @@ class Candidates(msgspec.Struct):
     hot: set[int]  # looked-up keys found hot
 
 
-async def candidates(conn: asyncpg.Connection, lookup_keys: list[int], hot: HotKeys | None = None) -> Candidates:
-    """Every posting sharing one of these blocking keys, with what the duplicate decision needs.
+async def candidates(conn: asyncpg.Connection, lookup_keys: list[int], hot: HotKeys | None = None,
+                     agency_keys: np.ndarray | None = None) -> Candidates:
+    """Every posting sharing one of these blocking keys, with what the duplicate decision needs
+    (`agency_keys`, sorted: which of them are in the agency namespace).
 
     A key shared by `HOT_KEY` postings or more is skipped as boilerplate: an LSH band that a common
     paragraph (an equal-opportunity statement, an employer's About) decides, or a job posted in
     bulk. At most `HOT_KEY` rows come back per key, and keys known hot are not looked up again,
     so the cost of placing a posting does not grow with the catalog."""
     known_hot = hot.keys if hot is not None else set()
-    wanted = [key for key in lookup_keys if key not in known_hot]
-    if not wanted:
+    wanted = np.fromiter((key for key in lookup_keys if key not in known_hot), np.int64)
+    if not len(wanted):
         return Candidates({}, {}, set(lookup_keys) & known_hot)
     by_key: dict[int, list[int]] = {}
-    for key, posting_id in await conn.fetch(CANDIDATE_KEYS, wanted, HOT_KEY):
+    agency = members(wanted, agency_keys if agency_keys is not None else wanted[:0])
+    for key, posting_id in await conn.fetch(CANDIDATE_KEYS, wanted[~agency].tolist(), wanted[agency].tolist(), HOT_KEY):
         by_key.setdefault(key, []).append(posting_id)
     found_hot = {key for key, ids in by_key.items() if len(ids) >= HOT_KEY}
     if found_hot:
@@ -278,6 +285,11 @@ class KeyPairs:
         order = np.argsort(keys, kind="stable")
         return KeyPairs(keys[order], owners[order])
 
+    def split(self, agency_keys: np.ndarray) -> tuple[KeyPairs, KeyPairs]:
+        """The pairs of keys outside and inside `agency_keys` (sorted): see `KEY_TABLES`."""
+        inside = members(self.keys, agency_keys)
+        return KeyPairs(self.keys[~inside], self.owners[~inside]), KeyPairs(self.keys[inside], self.owners[inside])
+
     def owners_of(self, keys: Sequence[int]) -> dict[int, list[int]]:
         """The posting ids of each of `keys` that has any."""
         wanted = np.asarray(keys, dtype=np.int64)
@@ -292,23 +304,24 @@ _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header
 _COPY_TRAILER = b"\xff\xff"
 
 
-async def copy_keys(conn: asyncpg.Connection, pairs: KeyPairs) -> None:
-    """COPY new (key, posting id) pairs into `posting_keys`, in PostgreSQL's binary COPY format
+async def copy_keys(conn: asyncpg.Connection, pairs: KeyPairs, agency_keys: np.ndarray) -> None:
+    """COPY new (key, posting id) pairs into their `KEY_TABLES`, in PostgreSQL's binary COPY format
     made by numpy."""
-    if not len(pairs):
-        return
-    rows = np.empty(len(pairs), dtype=_KEY_ROW)
-    rows["fields"], rows["key_size"], rows["id_size"] = 2, 8, 8
-    rows["key"], rows["id"] = pairs.keys, pairs.owners
-    data = io.BytesIO(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER)
-    await conn.copy_to_table("posting_keys", source=data, columns=list(KEY_COLUMNS), format="binary")
+    for table, part in zip(KEY_TABLES, pairs.split(agency_keys)):
+        if len(part):
+            rows = np.empty(len(part), dtype=_KEY_ROW)
+            rows["fields"], rows["key_size"], rows["id_size"] = 2, 8, 8
+            rows["key"], rows["id"] = part.keys, part.owners
+            data = io.BytesIO(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER)
+            await conn.copy_to_table(table, source=data, columns=list(KEY_COLUMNS), format="binary")
 
 
-async def add_keys(conn: asyncpg.Connection, pairs: KeyPairs) -> None:
+async def add_keys(conn: asyncpg.Connection, pairs: KeyPairs, agency_keys: np.ndarray) -> None:
     """Add (key, posting id) pairs that may already be there (keys of a merged listing)."""
-    if len(pairs):
-        await conn.execute("INSERT INTO posting_keys (key, posting_id) SELECT * FROM unnest($1::bigint[], $2::bigint[]) "
-                           "ON CONFLICT DO NOTHING", pairs.keys.tolist(), pairs.owners.tolist())
+    for table, part in zip(KEY_TABLES, pairs.split(agency_keys)):
+        if len(part):
+            await conn.execute(f"INSERT INTO {table} (key, posting_id) SELECT * FROM unnest($1::bigint[], $2::bigint[]) "
+                               "ON CONFLICT DO NOTHING", part.keys.tolist(), part.owners.tolist())
 
 
 async def update_rows(conn: asyncpg.Connection, table: str, columns: dict[str, str], rows: Sequence,

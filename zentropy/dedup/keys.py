@@ -29,8 +29,11 @@ class DedupKeys(msgspec.Struct, kw_only=True, gc=False):
     apply_url_rank: int  # zentropy.dedup.urls: ATS 2, direct 1, aggregator 0, none -1
     signature: bytes | None  # MinHash of the description's shingles
     shingles: int  # how many: 0 without a description
-    block_keys: list[int]  # the keys this posting is found by (stored in `posting_keys`)
-    lookup_keys: list[int] = []  # the keys its candidates are looked up by
+    # The keys this posting is found by, and those its candidates are looked up by: in `posting_keys`,
+    # but for `agency_keys` (its agency-namespace winnowing keys, among both), in `posting_agency_keys`.
+    block_keys: list[int]
+    lookup_keys: list[int] = []
+    agency_keys: list[int] = []
 
 
 def identity_keys(company_key: str, title_key: str, seniority: str | None, places: tuple[str, ...]) -> list[int]:
@@ -73,6 +76,6 @@ def dedup_keys(postings: Sequence[Posting], aliases: CompanyAliases = DEFAULT_AL
             agency=agency, location_keys=places,
             country=(p.country or None) and p.country.lower(), apply_url_key=apply,
             apply_url_rank=rank, signature=prints.signature_bytes(i),
-            shingles=int(prints.shingles[i]), block_keys=blocks, lookup_keys=lookups,
+            shingles=int(prints.shingles[i]), block_keys=blocks, lookup_keys=lookups, agency_keys=as_agency,
         ))
     return out

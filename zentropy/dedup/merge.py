@@ -7,8 +7,8 @@
 - the earliest `posted_at`; locations and tags united; unknown fields filled in;
 - the description fingerprint of the fullest description.
 
-Every listing's blocking keys stay in `posting_keys` (the ingest adds them), so a posting is found
-by the keys of any of its listings.
+Every listing's blocking keys stay in `posting_keys` and `posting_agency_keys` (the ingest adds
+them), so a posting is found by the keys of any of its listings.
 
 `merge(merge(c, x), x) == merge(c, x)`: merging is idempotent, so replaying a page changes nothing.
 """
