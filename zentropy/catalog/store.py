@@ -135,9 +135,8 @@ async def next_ids(conn: asyncpg.Connection, n: int) -> tuple[list[int], list[in
     """`n` new ids for postings and `n` for listings."""
     if n == 0:
         return [], []
-    rows = await conn.fetch("SELECT nextval('postings_id_seq'), nextval('posting_sources_id_seq') "
-                            "FROM generate_series(1, $1::int)", n)
-    return [r[0] for r in rows], [r[1] for r in rows]
+    return tuple(await conn.fetchrow("SELECT array_agg(nextval('postings_id_seq')), "
+                                     "array_agg(nextval('posting_sources_id_seq')) FROM generate_series(1, $1::int)", n))
 
 
 # One unique-index probe per (source, external id), whatever the statistics say.

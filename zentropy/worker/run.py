@@ -27,15 +27,29 @@ class ZentropyWorker(Worker):
         await super().stop()
 
 
+# The youngest generation is collected every GC_THRESHOLD[0] net allocations of tracked objects
+# (CPython's default, 700, collected some 300 times per 20,000 ingested postings: 5% of the ingest's
+# time, measured with bench/ingest.py; a few times at 10,000). The catalog's plain-data structs are
+# untracked (`gc=False`), so this delays little garbage.
+GC_THRESHOLD = (10_000, 20, 10)
+
+
+def settle_gc() -> None:
+    """Tune the cycle collector for a long-running ingesting process, once its startup is done.
+
+    What startup made (modules, plugins, settings) lives as long as the process: frozen out of the
+    collector's full passes, which otherwise walk all of it every few thousand ingested postings
+    (a pause of 130-150 ms each, measured with bench/ingest.py; 6-12 ms after)."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def build_worker(runtime: Runtime, **options: Any) -> Worker:
     functions, crons = collect(runtime.plugins)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["runtime"] = runtime
-        # What startup made (modules, plugins, settings) lives as long as the process: kept out of
-        # the cycle collector's full passes, which otherwise walk all of it every few thousand
-        # ingested postings (a pause of 130-150 ms each, measured with bench/ingest.py; 6-12 ms after).
-        gc.freeze()
+        settle_gc()
 
     return ZentropyWorker(
         runtime.queue,
