@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import random
+from collections.abc import AsyncIterator
 
+import asyncpg
 import numpy as np
-
 from sqlalchemy import text
 
 from tests.catalog.conftest import NOW, posting, source
@@ -36,10 +38,17 @@ def probe_keys(postings: list) -> tuple[list[int], list[int]]:
     return sorted({k for p in keys for k in p.lookup_keys} - agency), sorted(agency)
 
 
+@contextlib.asynccontextmanager
+async def ingest_transaction(runtime) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction as an ingest write has it: the lock taken, its settings in force."""
+    async with runtime.db.raw() as conn, conn.transaction():
+        await store.begin_write(conn)
+        yield conn
+
+
 async def explain(runtime, sql: str, *args) -> str:
     """The plan of `sql` in an ingest transaction (its settings in force)."""
-    async with runtime.db.session() as session:
-        conn = await store.begin(session)
+    async with ingest_transaction(runtime) as conn:
         return "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *args))
 
 
@@ -68,8 +77,7 @@ async def test_a_generic_plan_made_on_a_nearly_empty_catalog_still_probes_the_in
     """PostgreSQL plans a statement for good at its sixth run on a connection: made while the
     catalog is tiny, that plan must still probe `posting_keys` by index once it has grown."""
     keys, agency_keys = probe_keys(many_postings(100, seed=4))
-    async with catalog.db.session() as session:
-        conn = await store.begin(session)
+    async with ingest_transaction(catalog) as conn:
         await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         statement = await conn.prepare(store.CANDIDATE_KEYS)
         await statement.fetch(keys, agency_keys, store.HOT_KEY)  # planned now, on an empty catalog, and kept
@@ -93,8 +101,7 @@ async def test_a_key_shared_by_many_postings_is_boilerplate_and_skipped(catalog)
     report = await ingest(catalog, source(), bulk, now=NOW)
     assert report.new == len(bulk)  # one paragraph, different employers and jobs: not duplicates
     first = dedup_keys(bulk[:1])[0]
-    async with catalog.db.session() as session:
-        conn = await store.begin(session)
+    async with ingest_transaction(catalog) as conn:
         found = await store.candidates(conn, first.lookup_keys)
     # every band of the shared paragraph is hot: the only candidate left is the posting itself,
     # through its own identity key
@@ -137,8 +144,8 @@ async def test_an_agency_repost_ingested_first_is_found_by_the_employers_posting
         assert stored["posting_agency_keys"] == set(keys.agency_keys)
         assert stored["posting_keys"] == set(keys.block_keys) - set(keys.agency_keys)
         [employer_keys] = dedup_keys([pair.a])
-        async with catalog.db.session() as session:  # what the employer's posting finds, by which keys
-            found = await store.candidates(await store.begin(session), employer_keys.lookup_keys, None,
+        async with ingest_transaction(catalog) as conn:  # what the employer's posting finds, by which keys
+            found = await store.candidates(conn, employer_keys.lookup_keys, None,
                                            np.array(sorted(employer_keys.agency_keys), dtype=np.int64))
         passages = set(employer_keys.agency_keys) & set(keys.agency_keys)  # their common passages' keys
         assert bool(passages) is pair.duplicate

@@ -19,8 +19,6 @@ from typing import Any
 import asyncpg
 import msgspec
 import numpy as np
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from zentropy.dedup.keys import DedupKeys
 from zentropy.dedup.merge import CanonicalPosting
@@ -98,31 +96,23 @@ def _set_locally(settings: dict[str, str]) -> str:
     return ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings.items())
 
 
-BEGIN = "SELECT pg_advisory_xact_lock(:key), " + _set_locally(INGEST_SETTINGS)
+# The catalog epoch: a counter every ingest write moves under the lock. A batch read and decided
+# before taking the lock holds if the epoch shows that no other write came in between.
+# The lock is taken (and the settings set) by the sub-select, which PostgreSQL evaluates once,
+# before it updates the epoch's row: one round trip.
+BEGIN_WRITE = ("UPDATE catalog_epoch SET n = n + 1 WHERE (SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::bigint), "
+               + _set_locally(INGEST_SETTINGS) + ") AS taken) = 1 RETURNING n")
+SNAPSHOT_EPOCH = "SELECT n, " + _set_locally(INGEST_SETTINGS) + " FROM catalog_epoch"
 
 
-async def begin(session: AsyncSession) -> asyncpg.Connection:
-    """Take the ingest lock in the session's transaction, with `INGEST_SETTINGS` for the
-    transaction; the asyncpg connection under it.
+async def begin_write(conn: asyncpg.Connection) -> int:
+    """In the connection's transaction: take the ingest lock, set `INGEST_SETTINGS` for the
+    transaction and move the catalog epoch; its new value.
 
     The transaction commits without waiting for its WAL to reach the disk: a crash can lose the
     last few hundred milliseconds of ingested pages, which are public data fetched again by the
     next search, never a user's; in exchange a page costs no disk flush."""
-    await session.execute(text(BEGIN), {"key": INGEST_LOCK})
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
-
-
-# The catalog epoch: a counter every ingest write moves under the lock. A batch read and decided
-# before taking the lock holds if the epoch shows that no other write came in between.
-BUMP_EPOCH = "UPDATE catalog_epoch SET n = n + 1 RETURNING n"
-SNAPSHOT_EPOCH = "SELECT n, " + _set_locally(INGEST_SETTINGS) + " FROM catalog_epoch"
-
-
-async def bump_epoch(conn: asyncpg.Connection) -> int:
-    """Move the catalog epoch (under the ingest lock); its new value."""
-    return await conn.fetchval(BUMP_EPOCH)
+    return await conn.fetchval(BEGIN_WRITE, INGEST_LOCK)
 
 
 async def snapshot_epoch(conn: asyncpg.Connection) -> int:
