@@ -4,8 +4,8 @@ Winnowing keys come in two namespaces (`zentropy.dedup.fingerprints`): an employ
 stored under its employer-namespace keys and looks up agency-namespace ones, an agency's the
 other way round. Agencies write a few percent of postings, but every posting looks up their
 namespace: in `posting_keys`, whose index holds some fifteen keys per posting, each of those
-probes reads a page of a large index, nearly always to find nothing. `posting_agency_keys` holds
-only the agency namespace, a small index that stays in the CPU caches.
+probes reads a page of a large index, mostly to find nothing. `posting_agency_keys` holds only the
+agency namespace, a much smaller index.
 
 Existing rows: every key of an agency's posting is copied over (its agency-namespace keys cannot
 be told from its other keys without the description, which may have expired). The other keys
