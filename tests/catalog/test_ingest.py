@@ -488,3 +488,27 @@ async def test_a_page_alone_is_read_and_written_in_one_transaction(catalog, monk
                           now=NOW)
     assert kinds == ["under the lock"]
     assert (report.new, report.duplicates) == (1, 1)
+
+
+async def test_a_caller_leaving_while_the_writer_prepares_other_pages_disturbs_nothing(catalog, monkeypatch):
+    """The writer prepares the pages in hand one after another, giving the event loop a turn between
+    slices; a caller that leaves meanwhile (its page, with nothing valid in it, not yet prepared)
+    costs the other callers nothing."""
+    real_prepare = ingest_module._prepare
+    to_cancel: list[asyncio.Task] = []
+
+    def prepare_and_cancel(*args):
+        if to_cancel:
+            to_cancel.pop().cancel()
+        return real_prepare(*args)
+
+    monkeypatch.setattr(ingest_module, "_prepare", prepare_and_cancel)
+    first = asyncio.create_task(ingest(catalog, source(), [posting(str(i)) for i in range(60)], now=NOW))
+    leaving = asyncio.create_task(ingest(catalog, source("other"), [posting("x", title="")], now=NOW))
+    last = asyncio.create_task(ingest(catalog, source("third"), [posting("y", source="third")], now=NOW))
+    to_cancel.append(leaving)
+    reports = await asyncio.wait_for(asyncio.gather(first, last), 30)
+    assert [r.new + r.duplicates for r in reports] == [60, 1]
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    await writer_idle(catalog)

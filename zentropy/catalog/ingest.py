@@ -197,11 +197,12 @@ class GroupWriter:
         for page in list(self.waiting):
             if len(batch) == share or (batch and batch[0].alone):
                 break
-            if page.prepared is None:
+            if page.prepared is None and not page.done.done():  # its caller may have left meanwhile
                 try:
                     await page.prepare(self.aliases)
                 except Exception as exc:  # noqa: BLE001 - the page's caller gets it
-                    page.done.set_exception(exc)
+                    if not page.done.done():
+                        page.done.set_exception(exc)
             if page.done.done() or page not in self.waiting:  # nothing to write, or its caller left
                 if page in self.waiting:
                     self.waiting.remove(page)
