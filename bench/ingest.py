@@ -19,7 +19,9 @@ from bench.db import bench_database, postgres_version
 from bench.machine import describe
 from bench.synthetic import stream
 from zentropy.catalog import ingest
-from zentropy.catalog.store import CONTENT_COLUMNS, KEY_COLUMNS, KEY_TABLES, POSTING_COLUMNS, SOURCE_COLUMNS
+from zentropy.catalog.store import (
+    CONTENT_COLUMNS, KEY_COLUMNS, KEY_TABLES, POSTING_COLUMNS, SOURCE_COLUMNS, KeyPairs, copy_keys, distinct, flat_keys,
+)
 from zentropy.dedup.keys import dedup_keys
 from zentropy.dedup.merge import new_canonical
 from zentropy.sources.contract import Posting, SourceInfo
@@ -171,20 +173,18 @@ async def prefill(owner_url: str, postings: Iterable[Posting], chunk: int = 20_0
 
         async def flush() -> None:
             nonlocal count
-            posting_rows, listing_rows, key_rows, agency_key_rows = [], [], [], []
+            posting_rows, listing_rows, keys_by_posting, agency_keys = [], [], [], []
             for p, k in zip(buffer, dedup_keys(buffer)):
                 count += 1
                 c = new_canonical(count, p, k, NOW - timedelta(days=30), None)
                 posting_rows.append(tuple(getattr(c, col) for col in POSTING_COLUMNS))
                 listing_rows.append((count, p.source, p.external_id, count, p.title, p.company, p.source_url,
                                      p.apply_url, "new", None, None, None, c.first_seen_at, c.last_seen_at))
-                agency = set(k.agency_keys)
-                for key in dict.fromkeys(k.block_keys):
-                    (agency_key_rows if key in agency else key_rows).append((key, count))
+                keys_by_posting.append((count, k.block_keys))
+                agency_keys.append(k.agency_keys)
             await conn.copy_records_to_table("postings", records=posting_rows, columns=list(POSTING_COLUMNS))
             await conn.copy_records_to_table("posting_sources", records=listing_rows, columns=list(SOURCE_COLUMNS))
-            for table, rows in zip(KEY_TABLES, (key_rows, agency_key_rows)):
-                await conn.copy_records_to_table(table, records=rows, columns=list(KEY_COLUMNS))
+            await copy_keys(conn, KeyPairs.of(keys_by_posting), distinct(flat_keys(agency_keys)))
             buffer.clear()
 
         for p in postings:

@@ -177,8 +177,11 @@ class Candidates(msgspec.Struct):
     hot: set[int]  # looked-up keys found hot
 
 
+NO_KEYS = np.empty(0, dtype=np.int64)
+
+
 async def candidates(conn: asyncpg.Connection, lookup_keys: list[int], hot: HotKeys | None = None,
-                     agency_keys: np.ndarray | None = None) -> Candidates:
+                     agency_keys: np.ndarray = NO_KEYS) -> Candidates:
     """Every posting sharing one of these blocking keys, with what the duplicate decision needs
     (`agency_keys`, sorted: which of them are in the agency namespace).
 
@@ -191,7 +194,7 @@ async def candidates(conn: asyncpg.Connection, lookup_keys: list[int], hot: HotK
     if not len(wanted):
         return Candidates({}, {}, set(lookup_keys) & known_hot)
     by_key: dict[int, list[int]] = {}
-    agency = members(wanted, agency_keys if agency_keys is not None else wanted[:0])
+    agency = members(wanted, agency_keys)
     for key, posting_id in await conn.fetch(CANDIDATE_KEYS, wanted[~agency].tolist(), wanted[agency].tolist(), HOT_KEY):
         by_key.setdefault(key, []).append(posting_id)
     found_hot = {key for key, ids in by_key.items() if len(ids) >= HOT_KEY}
