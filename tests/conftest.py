@@ -137,6 +137,18 @@ async def runtime(migrated: Settings):
     await rt.close()
 
 
+CATALOG_TABLES = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "hot_keys", "posting_content")
+
+
+async def empty_catalog(engine: AsyncEngine, runtime=None, also: tuple[str, ...] = ()) -> None:  # noqa: ANN001
+    """Empty the shared catalog (every test of a run shares it), and make `runtime` forget the hot
+    keys it knew of it (`zentropy.catalog.store.HotKeys`)."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(CATALOG_TABLES + also)}"))
+    if runtime is not None:
+        runtime.extras.pop("catalog.hot_keys", None)
+
+
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)

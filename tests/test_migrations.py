@@ -47,3 +47,21 @@ async def test_agency_keys_move_to_their_own_table(scratch_database):
     await alembic_run(url, "downgrade", "0012")
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM posting_keys"))).scalar() == 4
+
+
+async def test_keys_already_hot_are_recorded(scratch_database):
+    """0014: keys shared by eight postings or more, in either key table, go into `hot_keys`."""
+    url, engine = scratch_database
+    await alembic_run(url, "upgrade", "0013")
+    async with engine.begin() as conn:
+        for table, key, postings in (("posting_keys", 1, 8), ("posting_keys", 2, 7), ("posting_agency_keys", 3, 9),
+                                     ("posting_agency_keys", 4, 1)):
+            await conn.execute(text(f"INSERT INTO {table} (key, posting_id) SELECT :k, n FROM generate_series(1, :n) n"),
+                               {"k": key, "n": postings})
+    await alembic_run(url, "upgrade", "0014")
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT key FROM hot_keys ORDER BY key"))).scalars().all() == [1, 3]
+    await engine.dispose()
+    await alembic_run(url, "downgrade", "0013")
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT to_regclass('hot_keys')"))).scalar() is None

@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import CATALOG_TABLES, empty_catalog
 from zentropy.sources.contract import Posting, SourceInfo
 
 NOW = datetime(2026, 11, 2, 10, 30, tzinfo=timezone.utc)
-TABLES = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "posting_content")
 DESCRIPTION = (
     "Acme builds warehouse robots that move millions of parcels every day. We are looking for a software "
     "engineer to join our fleet management team in Berlin. You will design, build and operate the services "
@@ -21,8 +21,7 @@ DESCRIPTION = (
 @pytest.fixture
 async def catalog(runtime, owner_engine):
     """The runtime, on an empty catalog (the catalog is shared, so each test starts it empty)."""
-    async with owner_engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+    await empty_catalog(owner_engine, runtime)
     return runtime
 
 
@@ -41,7 +40,7 @@ async def snapshot(engine) -> dict[str, list]:
     """Every catalog row, for comparing before and after."""
     out = {}
     async with engine.connect() as conn:
-        for table in TABLES:
-            rows = await conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))
-            out[table] = [tuple(r) for r in rows]
+        for table in CATALOG_TABLES:
+            rows = await conn.execute(text(f"SELECT * FROM {table}"))
+            out[table] = sorted((tuple(r) for r in rows), key=repr)
     return out

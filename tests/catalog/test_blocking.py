@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import numpy as np
+import pytest
 from sqlalchemy import text
 
 from tests.catalog.conftest import NOW, posting, source
@@ -153,3 +154,50 @@ async def test_an_agency_repost_ingested_first_is_found_by_the_employers_posting
         employer = await ingest(catalog, source(f"employer-{pair.id}"), [pair.a], now=NOW)
         merged = employer.results[0].posting_id == agency.results[0].posting_id
         assert merged is pair.duplicate, pair.id
+
+
+class RolledBack(Exception):
+    pass
+
+
+async def test_keys_found_hot_are_recorded_and_a_new_process_neither_looks_them_up_nor_stores_them(
+        catalog, owner_engine):
+    shared = "We are an equal opportunity employer and value diversity at our company. " * 3
+    rng = random.Random(11)
+    bulk = [posting(f"eeo-{i}", title=f"{words(rng, 2).title()} Analyst", company=f"Employer {i}",
+                    locations=[f"Town {i}"], description_text=shared) for i in range(store.HOT_KEY + 2)]
+    keys = dedup_keys(bulk)
+    # its LSH bands: stored and looked up by every posting
+    paragraph = set.intersection(*(set(k.lookup_keys) & set(k.block_keys) for k in keys))
+
+    async def stored(sql: str, **params) -> set[int]:
+        async with owner_engine.connect() as conn:
+            return set((await conn.execute(text(sql), params)).scalars())
+
+    await ingest(catalog, source(), bulk[:store.HOT_KEY], now=NOW)
+    assert await stored("SELECT key FROM hot_keys") == set()  # nothing looked up found them hot yet
+    second = await ingest(catalog, source(), bulk[store.HOT_KEY:store.HOT_KEY + 1], now=NOW)
+    assert len(paragraph) == BANDS and await stored("SELECT key FROM hot_keys") == paragraph
+    # the posting that found them hot did not store them
+    own = await stored("SELECT key FROM posting_keys WHERE posting_id = :p", p=second.results[0].posting_id)
+    assert own == set(keys[store.HOT_KEY].block_keys) - paragraph
+
+    catalog.extras.pop("catalog.hot_keys")  # a process started now
+    with pytest.raises(RolledBack):
+        async with ingest_transaction(catalog) as conn:
+            # were they looked up, they would not be hot any more
+            await conn.execute("DELETE FROM posting_keys WHERE key = ANY($1::bigint[])", sorted(paragraph))
+            found = await store.candidates(conn, keys[-1].lookup_keys, ingest_module._hot_keys(catalog))
+            raise RolledBack
+    assert found.hot == paragraph and not paragraph & found.by_key.keys()
+    catalog.extras.pop("catalog.hot_keys")
+    last = await ingest(catalog, source(), bulk[-1:], now=NOW)
+    assert last.new == 1
+    own = await stored("SELECT key FROM posting_keys WHERE posting_id = :p", p=last.results[0].posting_id)
+    assert own == set(keys[-1].block_keys) - paragraph
+    for key in paragraph:  # as many as made it hot, however many postings have it since
+        assert len(await stored("SELECT posting_id FROM posting_keys WHERE key = :k", k=key)) == store.HOT_KEY
+    # a repost of the first job is still found, by its other keys
+    repost = await ingest(catalog, source("remotive"), [bulk[0]], now=NOW)
+    first = await stored("SELECT posting_id FROM posting_sources WHERE external_id = 'eeo-0' AND source = 'adzuna'")
+    assert repost.duplicates == 1 and {repost.results[0].posting_id} == first

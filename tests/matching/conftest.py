@@ -11,13 +11,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import text
 
+from tests.conftest import empty_catalog
 from tests.llm.conftest import local_provider, loopback, make_service, openrouter, system_rows  # noqa: F401
 from zentropy.auth.service import Auth
 from zentropy.catalog.ingest import ingest
 from zentropy.db import tenant
 from zentropy.sources.contract import Posting, SourceInfo
 
-CATALOG = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "posting_content")
 LOCAL_ROUTES = {"extraction_models": "local:rules", "embedding_models": "local:all-minilm-l6-v2"}
 GOOD = {
     "required_skills": ["python", "Postgres"], "preferred_skills": ["k8s"], "seniority": "senior",
@@ -42,8 +42,7 @@ def posting(external_id: str, *, title: str = "Backend Engineer", skills: str = 
 
 @pytest.fixture
 async def catalog(runtime, owner_engine):
-    async with owner_engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(CATALOG)}"))
+    await empty_catalog(owner_engine, runtime)
     return runtime
 
 

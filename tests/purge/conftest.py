@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.conftest import empty_catalog
 from tests.sources.conftest import FAST, SOURCE_ENV
 from zentropy.auth.service import Auth
 from zentropy.db import tenant
@@ -29,7 +30,6 @@ PUBLIC = "http://zentropy.test"
 T0 = datetime(2030, 3, 4, 10, 20, tzinfo=timezone.utc)  # hours no other test's content uses
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-CATALOG = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "posting_content", "content_purges")
 DESCRIPTION = (
     "Northwind runs the cold chain for three hundred grocery stores. We are hiring a backend engineer to "
     "build the services that track every pallet from the farm to the shelf: Python and PostgreSQL, event "
@@ -62,8 +62,8 @@ async def partitions(engine: AsyncEngine) -> list[str]:
 
 async def reset_catalog(engine: AsyncEngine) -> None:
     """An empty catalog without any content partition (the catalog is shared by the tests of a run)."""
+    await empty_catalog(engine, also=("content_purges",))
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(CATALOG)}"))
         for name in await partitions(engine):
             await conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
 

@@ -146,7 +146,7 @@ class _Plan:
         self.changed: list[CanonicalPosting] = []
         self.new_listings: list[store.Listing] = []
         self.changed_listings: list[store.Listing] = []
-        self.new_keys = store.KeyPairs.of([])  # of created postings: COPY
+        self.new_keys = store.KeyPairs.of([])  # of created postings (but keys known hot): COPY
         self.merged_keys = store.KeyPairs.of([])  # of listings merged into existing postings: may exist
         self.stale_content: list[tuple[int, datetime]] = []
         self.content: list[store.Content] = []
@@ -334,7 +334,7 @@ def _hot_keys(runtime) -> store.HotKeys:  # noqa: ANN001
 async def _write_with_partitions(runtime, prepared: list[_Prepared],  # noqa: ANN001
                                  planned: _Plan | None) -> list[IngestResult]:
     hours = {item.expires_at for item in prepared if item.expires_at is not None}
-    partitions = _partitions(runtime)
+    partitions, hot = _partitions(runtime), _hot_keys(runtime)
     for attempt in (1, 2):
         await partitions.ensure(runtime.db.engine, hours)
         try:
@@ -342,8 +342,11 @@ async def _write_with_partitions(runtime, prepared: list[_Prepared],  # noqa: AN
                 epoch = await store.begin_write(conn)
                 plan = planned if planned is not None and planned.holds(epoch - 1) else _Plan(prepared, None, None)
                 if plan is not planned:  # read and decided under the lock, on the catalog as it is
-                    await _read_and_decide(conn, plan, _hot_keys(runtime))
+                    await _read_and_decide(conn, plan, hot)
                 await _apply(conn, plan)
+                recorded = set(hot.unrecorded)  # found hot by this process: for every process to know
+                await store.record_hot_keys(conn, recorded)
+            hot.unrecorded -= recorded
             plan.epoch, plan.after = epoch, None  # written: what it was decided on top of is no longer needed
             return plan.results
         except asyncpg.CheckViolationError as exc:
@@ -364,7 +367,7 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
                      if item.listing in after.listings)
     fresh = [item for item in plan.prepared if item.listing not in known]
     lookup = store.distinct(store.flat_keys([item.keys.lookup_keys for item in fresh]))
-    found = await store.candidates(conn, lookup.tolist(), hot_keys, plan.agency_keys)
+    found = await store.candidates(conn, lookup, hot_keys, plan.agency_keys)
     if after is not None:
         _candidates_after(found, lookup, after)
     matches = {item.listing: _match(item.keys, found.keys_of, found.by_key) for item in fresh}
@@ -374,6 +377,7 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
     posting_ids, listing_ids = await store.next_ids(conn, len(fresh))
     _decide(plan, known, found, matches, catalog, _shared_keys(fresh) - found.hot, iter(posting_ids),
             iter(listing_ids))
+    plan.new_keys = plan.new_keys[~hot_keys.mask(plan.new_keys.keys)]  # boilerplate: never looked up
 
 
 def _shared_keys(fresh: list[_Prepared]) -> set[int]:

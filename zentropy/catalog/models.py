@@ -70,6 +70,15 @@ class PostingAgencyKeyRow(Base):
     posting_id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
 
 
+class HotKeyRow(Base):
+    """A blocking key shared by `zentropy.catalog.store.HOT_KEY` postings or more: boilerplate,
+    neither looked up nor stored for more postings (migration 0014)."""
+
+    __tablename__ = "hot_keys"
+
+    key: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
+
+
 class PostingSourceRow(Base):
     """One listing of a posting by one source; never deleted, so no source link is ever lost."""
 

@@ -156,19 +156,57 @@ CANDIDATE_ROWS = ("SELECT id, title_key, seniority, company_key, agency, locatio
                   "apply_url_rank, signature, shingles FROM postings WHERE id = ANY($1::bigint[])")
 
 
-class HotKeys:
-    """Keys seen with `HOT_KEY` postings or more (boilerplate), so later pages do not look them up
-    again. A bounded set per process: forgetting one costs one more lookup, nothing else."""
+NO_KEYS = np.empty(0, dtype=np.int64)
+# Rows of keys in PostgreSQL's binary COPY format, made and read by numpy
+_KEY_ROW = np.dtype([("fields", ">i2"), ("key_size", ">i4"), ("key", ">i8"), ("id_size", ">i4"), ("id", ">i8")])
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
+_COPY_TRAILER = b"\xff\xff"
+_HOT_KEY_ROW = np.dtype([("fields", ">i2"), ("size", ">i4"), ("key", ">i8")])
 
-    limit = 1 << 20
+
+class HotKeys:
+    """Keys known to be hot (shared by `HOT_KEY` postings or more): not looked up again, nor stored
+    for more postings. Those recorded in `hot_keys` by any process, loaded at this process's first
+    look-up, and those its look-ups found since. Knowing too few costs look-ups, never a
+    duplicate, and a key once hot stays hot (blocking keys are never deleted)."""
+
+    limit = 1 << 22  # 32 MB as an array; past it, some are forgotten
+    recent_limit = 1 << 16  # found since the last merge into `sorted` (each add copies them)
 
     def __init__(self) -> None:
-        self.keys: set[int] = set()
+        self.loaded = False
+        self.sorted = NO_KEYS  # loaded, and merged from `recent`
+        self.recent = NO_KEYS  # found since (sorted): a small array to merge into, then into `sorted`
+        self.unrecorded: set[int] = set()  # found by this process's look-ups, not yet in `hot_keys`
+
+    def mask(self, keys: np.ndarray) -> np.ndarray:
+        """Which of `keys` are known hot."""
+        return members(keys, self.sorted) | members(keys, self.recent)
 
     def add(self, keys: set[int]) -> None:
-        if len(self.keys) + len(keys) > self.limit:
-            self.keys.clear()
-        self.keys |= keys
+        """Keys a look-up found hot."""
+        self.unrecorded |= keys
+        self.recent = distinct(np.concatenate([self.recent, np.fromiter(keys, np.int64, len(keys))]))
+        if len(self.recent) > self.recent_limit:
+            self.merge(self.recent)
+            self.recent = NO_KEYS
+
+    def merge(self, keys: np.ndarray) -> None:
+        self.sorted = distinct(np.concatenate([self.sorted, keys]))[: self.limit]
+
+
+async def load_hot_keys(conn: asyncpg.Connection, hot: HotKeys) -> None:
+    """Read `hot_keys` into `hot` (in PostgreSQL's binary COPY format, read by numpy)."""
+    out = io.BytesIO()
+    await conn.copy_from_query("SELECT key FROM hot_keys LIMIT $1", HotKeys.limit, output=out, format="binary")
+    data = out.getvalue()[len(_COPY_HEADER):-len(_COPY_TRAILER)]
+    hot.merge(np.frombuffer(data, dtype=_HOT_KEY_ROW)["key"].astype(np.int64))
+    hot.loaded = True
+
+
+async def record_hot_keys(conn: asyncpg.Connection, keys: set[int]) -> None:
+    if keys:
+        await conn.execute("INSERT INTO hot_keys (key) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING", sorted(keys))
 
 
 class Candidates(msgspec.Struct):
@@ -177,22 +215,23 @@ class Candidates(msgspec.Struct):
     hot: set[int]  # looked-up keys found hot
 
 
-NO_KEYS = np.empty(0, dtype=np.int64)
-
-
-async def candidates(conn: asyncpg.Connection, lookup_keys: list[int], hot: HotKeys | None = None,
+async def candidates(conn: asyncpg.Connection, lookup_keys: Sequence[int] | np.ndarray, hot: HotKeys | None = None,
                      agency_keys: np.ndarray = NO_KEYS) -> Candidates:
     """Every posting sharing one of these blocking keys, with what the duplicate decision needs
     (`agency_keys`, sorted: which of them are in the agency namespace).
 
     A key shared by `HOT_KEY` postings or more is skipped as boilerplate: an LSH band that a common
     paragraph (an equal-opportunity statement, an employer's About) decides, or a job posted in
-    bulk. At most `HOT_KEY` rows come back per key, and keys known hot are not looked up again,
-    so the cost of placing a posting does not grow with the catalog."""
-    known_hot = hot.keys if hot is not None else set()
-    wanted = np.fromiter((key for key in lookup_keys if key not in known_hot), np.int64)
+    bulk. At most `HOT_KEY` rows come back per key, and keys known hot (`hot`) are not looked up
+    again, so the cost of placing a posting does not grow with the catalog."""
+    lookup = np.asarray(lookup_keys, dtype=np.int64)
+    if hot is not None and not hot.loaded:
+        await load_hot_keys(conn, hot)
+    known = hot.mask(lookup) if hot is not None else np.zeros(len(lookup), dtype=bool)
+    known_hot = set(lookup[known].tolist())
+    wanted = lookup[~known]
     if not len(wanted):
-        return Candidates({}, {}, set(lookup_keys) & known_hot)
+        return Candidates({}, {}, known_hot)
     by_key: dict[int, list[int]] = {}
     agency = members(wanted, agency_keys)
     for key, posting_id in await conn.fetch(CANDIDATE_KEYS, wanted[~agency].tolist(), wanted[agency].tolist(), HOT_KEY):
@@ -211,7 +250,7 @@ async def candidates(conn: asyncpg.Connection, lookup_keys: list[int], hot: HotK
                             block_keys=[])
             for r in await conn.fetch(CANDIDATE_ROWS, ids)
         }
-    return Candidates(by_key, keys_of, found_hot | (set(lookup_keys) & known_hot))
+    return Candidates(by_key, keys_of, found_hot | known_hot)
 
 
 async def canonical_postings(conn: asyncpg.Connection, ids: list[int]) -> list[CanonicalPosting]:
@@ -277,10 +316,13 @@ class KeyPairs:
         order = np.argsort(keys, kind="stable")
         return KeyPairs(keys[order], owners[order])
 
+    def __getitem__(self, mask: np.ndarray) -> KeyPairs:
+        return KeyPairs(self.keys[mask], self.owners[mask])
+
     def split(self, agency_keys: np.ndarray) -> tuple[KeyPairs, KeyPairs]:
         """The pairs of keys outside and inside `agency_keys` (sorted): see `KEY_TABLES`."""
         inside = members(self.keys, agency_keys)
-        return KeyPairs(self.keys[~inside], self.owners[~inside]), KeyPairs(self.keys[inside], self.owners[inside])
+        return self[~inside], self[inside]
 
     def owners_of(self, keys: Sequence[int]) -> dict[int, list[int]]:
         """The posting ids of each of `keys` that has any."""
@@ -289,11 +331,6 @@ class KeyPairs:
         starts, ends = np.searchsorted(self.keys, wanted, "left"), np.searchsorted(self.keys, wanted, "right")
         return {key: self.owners[start:end].tolist()
                 for key, start, end in zip(wanted.tolist(), starts.tolist(), ends.tolist())}
-
-
-_KEY_ROW = np.dtype([("fields", ">i2"), ("key_size", ">i4"), ("key", ">i8"), ("id_size", ">i4"), ("id", ">i8")])
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
-_COPY_TRAILER = b"\xff\xff"
 
 
 async def copy_keys(conn: asyncpg.Connection, pairs: KeyPairs, agency_keys: np.ndarray) -> None:

@@ -8,7 +8,8 @@
 - the description fingerprint of the fullest description.
 
 Every listing's blocking keys stay in `posting_keys` and `posting_agency_keys` (the ingest adds
-them), so a posting is found by the keys of any of its listings.
+them, but for keys already known hot, which no look-up uses), so a posting is found by the keys
+of any of its listings.
 
 `merge(merge(c, x), x) == merge(c, x)`: merging is idempotent, so replaying a page changes nothing.
 """
