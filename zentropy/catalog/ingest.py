@@ -496,9 +496,11 @@ async def _apply(conn: asyncpg.Connection, plan: _Plan) -> None:
 def _match(k: DedupKeys, keys_of: dict[int, DedupKeys],
            by_key: dict[int, list[int]]) -> tuple[int | None, str | None, float | None]:
     """The best-scoring candidate sharing a blocking key with `k`, if it is a duplicate."""
-    candidates = sorted({pid for key in k.lookup_keys for pid in by_key.get(key, ())})
+    shared = by_key.keys() & k.lookup_keys
+    if not shared:
+        return None, None, None
     best: tuple[float, int, str] | None = None
-    for pid in candidates:
+    for pid in sorted({pid for key in shared for pid in by_key[key]}):
         decision = decide(k, keys_of[pid])
         if decision.duplicate and (best is None or decision.score > best[0]):
             best = (decision.score, pid, decision.reason)
