@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from tests.catalog.conftest import NOW, posting, source
+from tests.catalog.conftest import DESCRIPTION, NOW, posting, source
 from zentropy.catalog import ingest, store
 from zentropy.dedup.calibration import load_pairs
 from zentropy.dedup.fingerprints import BANDS
@@ -201,3 +201,27 @@ async def test_keys_found_hot_are_recorded_and_a_new_process_neither_looks_them_
     repost = await ingest(catalog, source("remotive"), [bulk[0]], now=NOW)
     first = await stored("SELECT posting_id FROM posting_sources WHERE external_id = 'eeo-0' AND source = 'adzuna'")
     assert repost.duplicates == 1 and {repost.results[0].posting_id} == first
+
+
+async def test_a_merged_listing_does_not_add_keys_known_hot_to_its_posting(catalog, owner_engine):
+    first = await ingest(catalog, source(), [posting("job-1", apply_url="https://acme.example/careers/1")], now=NOW)
+    target = first.results[0].posting_id
+    repost = posting("job-1", source="remotive", apply_url="https://boards.greenhouse.io/acme/jobs/1",
+                     description_text=DESCRIPTION + " Apply with your CV and a note on a system you are proud of.")
+
+    async def stored_keys() -> set[int]:
+        async with owner_engine.connect() as conn:
+            return set((await conn.execute(text("SELECT key FROM posting_keys WHERE posting_id = :p"),
+                                           {"p": target})).scalars())
+
+    before = await stored_keys()
+    [keys] = dedup_keys([repost])
+    added = set(keys.block_keys) - before  # its apply URL's key, and keys of its longer description
+    assert added - set(keys.lookup_keys)  # some it is found by but does not look up: its own passages'
+    async with owner_engine.begin() as conn:  # known hot to every process from now on
+        await conn.execute(text("INSERT INTO hot_keys (key) SELECT unnest(CAST(:keys AS bigint[]))"),
+                           {"keys": sorted(added)})
+    catalog.extras.pop("catalog.hot_keys", None)
+    report = await ingest(catalog, source("remotive"), [repost], now=NOW)
+    assert report.duplicates == 1 and report.results[0].posting_id == target
+    assert await stored_keys() == before

@@ -377,7 +377,9 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
     posting_ids, listing_ids = await store.next_ids(conn, len(fresh))
     _decide(plan, known, found, matches, catalog, _shared_keys(fresh) - found.hot, iter(posting_ids),
             iter(listing_ids))
-    plan.new_keys = plan.new_keys[~hot_keys.mask(plan.new_keys.keys)]  # boilerplate: never looked up
+    # keys known hot are boilerplate for good: no look-up would use them
+    plan.new_keys = plan.new_keys[~hot_keys.mask(plan.new_keys.keys)]
+    plan.merged_keys = plan.merged_keys[~hot_keys.mask(plan.merged_keys.keys)]
 
 
 def _shared_keys(fresh: list[_Prepared]) -> set[int]:
