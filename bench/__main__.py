@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog-sizes", default="10000,1000000",
                         help="ingest: catalog sizes to measure the per-posting cost at (default 10000,1000000)")
     parser.add_argument("--probe", type=int, default=5000, help="ingest: postings ingested at each catalog size")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="ingest: runs of each concurrency, taking turns; the median one is reported (default 3)")
     parser.add_argument("--purge-n", type=int, default=1_000_000,
                         help="purge: expired contents to purge (default 1000000; `python -m bench.purge` has more options)")
     parser.add_argument("--extraction-n", type=int, default=300, help="extraction: postings to extract (default 300)")
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from bench import ingest
             body = ingest.run(args.n, args.page_size, [int(c) for c in args.concurrency.split(",") if c],
-                              [int(s) for s in args.catalog_sizes.split(",") if s], args.probe)
+                              [int(s) for s in args.catalog_sizes.split(",") if s], args.probe, args.repeat)
         body += (f"\n\n_Run `python -m bench {name}` ({time.perf_counter() - started:.0f} s; "
                  f"load average {load:.1f} at the start)._")
         if args.no_write:

@@ -9,8 +9,7 @@ millisecond more, several times what the database spends on it.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from itertools import chain
 from operator import attrgetter
@@ -201,9 +200,13 @@ class HotKeys:
 
 async def load_hot_keys(conn: asyncpg.Connection, hot: HotKeys) -> None:
     """Read `hot_keys` into `hot` (in PostgreSQL's binary COPY format, read by numpy)."""
-    out = io.BytesIO()
-    await conn.copy_from_query("SELECT key FROM hot_keys LIMIT $1", HotKeys.limit, output=out, format="binary")
-    data = out.getvalue()[len(_COPY_HEADER):-len(_COPY_TRAILER)]
+    chunks: list[bytes] = []
+
+    async def received(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    await conn.copy_from_query("SELECT key FROM hot_keys LIMIT $1", HotKeys.limit, output=received, format="binary")
+    data = b"".join(chunks)[len(_COPY_HEADER):-len(_COPY_TRAILER)]
     hot.merge(np.frombuffer(data, dtype=_HOT_KEY_ROW)["key"].astype(np.int64))
     hot.loaded = True
 
@@ -349,6 +352,12 @@ class KeyPairs:
                 for key, start, end in zip(wanted.tolist(), starts.tolist(), ends.tolist())}
 
 
+async def _sent(data: bytes) -> AsyncIterator[bytes]:
+    """COPY data as an async source: asyncpg reads a file-like one through the thread pool, a
+    hop to another thread and back for each read (0.3 ms a COPY)."""
+    yield data
+
+
 async def copy_keys(conn: asyncpg.Connection, pairs: KeyPairs, agency_keys: np.ndarray) -> None:
     """COPY new (key, posting id) pairs into their `KEY_TABLES`, in PostgreSQL's binary COPY format
     made by numpy."""
@@ -357,8 +366,8 @@ async def copy_keys(conn: asyncpg.Connection, pairs: KeyPairs, agency_keys: np.n
             rows = np.empty(len(part), dtype=_KEY_ROW)
             rows["fields"], rows["key_size"], rows["id_size"] = 2, 8, 8
             rows["key"], rows["id"] = part.keys, part.owners
-            data = io.BytesIO(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER)
-            await conn.copy_to_table(table, source=data, columns=list(KEY_COLUMNS), format="binary")
+            await conn.copy_to_table(table, source=_sent(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER),
+                                     columns=list(KEY_COLUMNS), format="binary")
 
 
 async def add_keys(conn: asyncpg.Connection, pairs: KeyPairs, agency_keys: np.ndarray) -> None:
