@@ -171,7 +171,7 @@ async def prefill(owner_url: str, postings: Iterable[Posting], chunk: int = 20_0
     count = 0
     try:
         await conn.execute("SET synchronous_commit = off")
-        await conn.execute("ALTER TABLE posting_keys DROP CONSTRAINT pk_posting_keys")
+        await conn.execute("DROP INDEX ix_posting_keys_key")
         buffer: list[Posting] = []
 
         async def flush() -> None:
@@ -197,19 +197,25 @@ async def prefill(owner_url: str, postings: Iterable[Posting], chunk: int = 20_0
         if buffer:
             await flush()
         await conn.execute("SET maintenance_work_mem = '1GB'")
-        await conn.execute("ALTER TABLE posting_keys ADD CONSTRAINT pk_posting_keys PRIMARY KEY (key, posting_id)")
+        await conn.execute("CREATE INDEX ix_posting_keys_key ON posting_keys USING hash (key)")
         await conn.execute(f"SELECT setval('postings_id_seq', {count}), setval('posting_sources_id_seq', {count})")
         for table in KEY_TABLES:
             await conn.execute(f"INSERT INTO hot_keys (key) SELECT key FROM {table} GROUP BY key "
                                f"HAVING count(*) >= {HOT_KEY} ON CONFLICT DO NOTHING")
         for table in ("postings", "posting_sources", *KEY_TABLES, "hot_keys"):
             await conn.execute(f"VACUUM ANALYZE {table}")
-        # Warm the buffer cache as a running service's would be: index scans read through shared
-        # buffers (sequential scans of large tables would not stay there).
+        # Warm the buffer cache as a running service's would be: index scans and TID range scans
+        # read through shared buffers (sequential scans of large tables would not stay there). A
+        # hash index has no order to scan it in: random keys, eight probes per page of it, reach
+        # nearly every bucket.
         await conn.execute("SET enable_seqscan = off")
         await conn.execute("SET enable_bitmapscan = off")
         for table in KEY_TABLES:
-            await conn.execute(f"SELECT count(*) FROM {table} WHERE key >= -9223372036854775808")
+            await conn.execute(f"SELECT count(*) FROM {table} WHERE ctid >= '(0,0)'::tid")
+            probes = 8 * await conn.fetchval("SELECT pg_relation_size($1::regclass) / 8192", f"ix_{table}_key")
+            await conn.execute(f"SELECT count(*) FROM generate_series(1, $1::bigint) AS g CROSS JOIN LATERAL "
+                               f"(SELECT FROM {table} WHERE key = ((random() - 0.5) * 1.8e19)::bigint LIMIT 1) AS k",
+                               probes)
         await conn.execute("SELECT sum(shingles) FROM postings WHERE id > 0")
         await conn.execute("SELECT count(*) FROM posting_sources WHERE source > ''")
     finally:

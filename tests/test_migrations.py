@@ -65,3 +65,26 @@ async def test_keys_already_hot_are_recorded(scratch_database):
     await alembic_run(url, "downgrade", "0013")
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT to_regclass('hot_keys')"))).scalar() is None
+
+
+async def test_key_tables_move_to_a_hash_index_and_back(scratch_database):
+    """0015: the key tables' B-tree primary keys become hash indexes on `key`; the rows stay."""
+    url, engine = scratch_database
+    await alembic_run(url, "upgrade", "0014")
+    async with engine.begin() as conn:
+        for table in ("posting_keys", "posting_agency_keys"):
+            await conn.execute(text(f"INSERT INTO {table} (key, posting_id) SELECT n % 5, n FROM generate_series(1, 20) n"))
+    await alembic_run(url, "upgrade", "0015")
+    indexes = ("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('posting_keys', 'posting_agency_keys') "
+               "ORDER BY indexname")
+    async with engine.connect() as conn:
+        found = (await conn.execute(text(indexes))).all()
+        counts = [(await conn.execute(text(f"SELECT count(*) FROM {t}"))).scalar()
+                  for t in ("posting_keys", "posting_agency_keys")]
+    assert [name for name, _ in found] == ["ix_posting_agency_keys_key", "ix_posting_keys_key"]
+    assert all("USING hash (key)" in definition for _, definition in found) and counts == [20, 20]
+    await engine.dispose()
+    await alembic_run(url, "downgrade", "0014")
+    async with engine.connect() as conn:
+        assert [name for name, _ in (await conn.execute(text(indexes))).all()] == [
+            "pk_posting_agency_keys", "pk_posting_keys"]

@@ -65,9 +65,12 @@ async def test_candidate_lookups_use_the_indexes_at_a_few_thousand_postings(cata
             async with owner_engine.begin() as conn:
                 await conn.execute(text("ANALYZE postings, posting_keys, posting_agency_keys"))
         plan = await explain(catalog, store.CANDIDATE_KEYS, keys, agency_keys, store.HOT_KEY)
-        assert "pk_posting_keys" in plan and "Seq Scan on posting_keys" not in plan, plan
-        assert "pk_posting_agency_keys" in plan and "Seq Scan on posting_agency_keys" not in plan, plan
+        assert "ix_posting_keys_key" in plan and "Seq Scan on posting_keys" not in plan, plan
+        assert "ix_posting_agency_keys_key" in plan and "Seq Scan on posting_agency_keys" not in plan, plan
         assert "Bitmap" not in plan, plan  # a plain index probe per key, half the cost
+        for table in store.KEY_TABLES:  # a merged listing's keys: one probe each for the pair
+            plan = await explain(catalog, store.ADD_KEYS.format(table=table), keys[:50], ids[:50])
+            assert f"ix_{table}_key" in plan and "Seq Scan on" not in plan and "Bitmap" not in plan, plan
         plan = await explain(catalog, store.CANDIDATE_ROWS, ids[::150])  # a page's few candidates
         assert "pk_postings" in plan and "Seq Scan on postings" not in plan, plan
         plan = await explain(catalog, store.LISTINGS, ["adzuna"] * 100, [f"bulk-{i}" for i in range(100)])
@@ -90,7 +93,7 @@ async def test_a_generic_plan_made_on_a_nearly_empty_catalog_still_probes_the_in
         literals = ", ".join("ARRAY[" + ",".join(map(str, some)) + "]::bigint[]" for some in (keys, agency_keys))
         plan = "\n".join(r[0] for r in await conn.fetch(
             f"EXPLAIN EXECUTE {statement.get_name()}({literals}, {store.HOT_KEY})"))
-    assert "pk_posting_keys" in plan and "pk_posting_agency_keys" in plan, plan
+    assert "ix_posting_keys_key" in plan and "ix_posting_agency_keys_key" in plan, plan
     assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
 
 
@@ -225,3 +228,26 @@ async def test_a_merged_listing_does_not_add_keys_known_hot_to_its_posting(catal
     report = await ingest(catalog, source("remotive"), [repost], now=NOW)
     assert report.duplicates == 1 and report.results[0].posting_id == target
     assert await stored_keys() == before
+
+
+async def test_merged_listings_add_only_the_key_pairs_not_there_yet(catalog, owner_engine):
+    """The key tables have no unique constraint (a hash index on `key`): adding a merged listing's
+    keys must skip the pairs its posting already has."""
+    first = await ingest(catalog, source(), [posting("job-1", apply_url="https://acme.example/careers/1")], now=NOW)
+    target = first.results[0].posting_id
+    longer = DESCRIPTION + " Apply with your CV and a note on a system you are proud of."
+    reposts = [posting("job-1", source="remotive", description_text=longer,
+                       apply_url="https://boards.greenhouse.io/acme/jobs/1"),
+               posting("job-1", source="arbeitnow", description_text=longer + " Visa sponsorship available.")]
+    for repost in reposts:
+        report = await ingest(catalog, source(repost.source), [repost], now=NOW)
+        assert report.duplicates == 1 and report.results[0].posting_id == target
+    async with owner_engine.connect() as conn:
+        repeated = (await conn.execute(text(
+            "SELECT key FROM posting_keys GROUP BY key, posting_id HAVING count(*) > 1"))).all()
+        stored = set((await conn.execute(text("SELECT key FROM posting_keys WHERE posting_id = :p"),
+                                         {"p": target})).scalars())
+    assert repeated == []
+    every = {k for keys in dedup_keys([posting("job-1", apply_url="https://acme.example/careers/1"), *reposts])
+             for k in keys.block_keys}
+    assert stored == every  # each listing's keys, once

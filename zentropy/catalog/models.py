@@ -52,12 +52,15 @@ class PostingRow(Base):
 
 
 class PostingKeyRow(Base):
-    """A blocking key of a posting: the index candidates for a new listing are looked up in."""
+    """A blocking key of a posting: the index candidates for a new listing are looked up in. A
+    hash index on `key` (migration 0015); the pairs are distinct, kept so by the ingest."""
 
     __tablename__ = "posting_keys"
+    __table_args__ = (sa.Index("ix_posting_keys_key", "key", postgresql_using="hash"),)
 
-    key: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
-    posting_id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
+    key: Mapped[int] = mapped_column(sa.BigInteger())
+    posting_id: Mapped[int] = mapped_column(sa.BigInteger())
+    __mapper_args__ = {"primary_key": [key, posting_id]}  # noqa: RUF012 - the ORM's identity, not a constraint
 
 
 class PostingAgencyKeyRow(Base):
@@ -65,9 +68,11 @@ class PostingAgencyKeyRow(Base):
     the other keys, so that every posting's look-ups of them probe a small index."""
 
     __tablename__ = "posting_agency_keys"
+    __table_args__ = (sa.Index("ix_posting_agency_keys_key", "key", postgresql_using="hash"),)
 
-    key: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
-    posting_id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True)
+    key: Mapped[int] = mapped_column(sa.BigInteger())
+    posting_id: Mapped[int] = mapped_column(sa.BigInteger())
+    __mapper_args__ = {"primary_key": [key, posting_id]}  # noqa: RUF012
 
 
 class HotKeyRow(Base):

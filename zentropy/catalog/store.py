@@ -371,11 +371,17 @@ async def copy_keys(conn: asyncpg.Connection, pairs: KeyPairs, agency_keys: np.n
 
 
 async def add_keys(conn: asyncpg.Connection, pairs: KeyPairs, agency_keys: np.ndarray) -> None:
-    """Add (key, posting id) pairs that may already be there (keys of a merged listing)."""
+    """Add (key, posting id) pairs that may already be there (keys of a merged listing), those
+    that are not: the key tables have no unique constraint (migration 0015), and the ingest lock
+    keeps any other write from adding a pair in between."""
     for table, part in zip(KEY_TABLES, pairs.split(agency_keys)):
         if len(part):
-            await conn.execute(f"INSERT INTO {table} (key, posting_id) SELECT * FROM unnest($1::bigint[], $2::bigint[]) "
-                               "ON CONFLICT DO NOTHING", part.keys.tolist(), part.owners.tolist())
+            await conn.execute(ADD_KEYS.format(table=table), part.keys.tolist(), part.owners.tolist())
+
+
+ADD_KEYS = ("INSERT INTO {table} (key, posting_id) SELECT u.key, u.posting_id "
+            "FROM unnest($1::bigint[], $2::bigint[]) AS u(key, posting_id) "
+            "WHERE NOT EXISTS (SELECT FROM {table} t WHERE t.key = u.key AND t.posting_id = u.posting_id)")
 
 
 async def update_rows(conn: asyncpg.Connection, table: str, columns: dict[str, str], rows: Sequence,
