@@ -2,9 +2,9 @@
 
 New rows (postings, listings, contents, blocking keys) are written with COPY, the fastest way
 into PostgreSQL; changed rows are updated from column arrays through `unnest` (array-valued
-columns travel as array literals, cast back per row). Statements run on the asyncpg connection
-under the session's transaction (`begin`): through SQLAlchemy each would cost about half a
-millisecond more, several times what the database spends on it.
+columns travel as array literals, cast back per row). Statements run on an asyncpg connection of
+the hot pool, in the ingest's transaction (`begin_write`, `snapshot_epoch`): through SQLAlchemy
+each would cost about half a millisecond more, several times what the database spends on it.
 """
 
 from __future__ import annotations
