@@ -306,7 +306,7 @@ def render(results: list[dict], costs: list[dict], concurrency: int) -> str:
         "together (group commit). After each run the very rows it wrote "
         f"({rows['postings']:,} postings, {rows['posting_sources']:,} listings, {rows['posting_keys'] + rows['posting_agency_keys']:,} "
         f"blocking keys, {rows['posting_content']:,} contents) are COPYed into the same, emptied tables (same "
-        f"indexes), in the same run. Each run is made {len(result['every_vs_copy'])} times, one and ten pages at a "
+        f"indexes), in the same run. Each run is made {len(result['every_vs_copy'])} times, the numbers of pages at a "
         "time taking turns; the row shows the run with the median ratio to COPY.",
         "",
         "| pages at a time | seconds | postings/s | COPY's postings/s | vs COPY | vs COPY, every run | "

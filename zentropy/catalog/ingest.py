@@ -377,9 +377,13 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
     posting_ids, listing_ids = await store.next_ids(conn, len(fresh))
     _decide(plan, known, found, matches, catalog, _shared_keys(fresh) - found.hot, iter(posting_ids),
             iter(listing_ids))
-    # keys known hot are boilerplate for good: no look-up would use them
-    plan.new_keys = plan.new_keys[~hot_keys.mask(plan.new_keys.keys)]
-    plan.merged_keys = plan.merged_keys[~hot_keys.mask(plan.merged_keys.keys)]
+    # keys hot (known, or found so by this batch's look-ups) are boilerplate for good: no look-up would use them
+    batch_hot = store.distinct(np.fromiter(found.hot, np.int64, len(found.hot)))
+
+    def not_hot(pairs: store.KeyPairs) -> store.KeyPairs:
+        return pairs[~(hot_keys.mask(pairs.keys) | store.members(pairs.keys, batch_hot))]
+
+    plan.new_keys, plan.merged_keys = not_hot(plan.new_keys), not_hot(plan.merged_keys)
 
 
 def _shared_keys(fresh: list[_Prepared]) -> set[int]:
@@ -450,7 +454,7 @@ def _decide(plan: _Plan, known: dict[tuple[str, str], store.Listing], found: sto
             content_changed = item.expires_at is not None
             if target not in created:  # the keys it was found by are already there
                 merged_keys.append((target, [key for key in k.block_keys
-                                             if key not in found.hot and target not in by_key.get(key, ())]))
+                                             if target not in by_key.get(key, ())]))
         else:
             listing_id = listing.id
             keep_old = (item.content_hash == listing.content_hash and listing.content_expires_at is not None

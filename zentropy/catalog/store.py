@@ -205,7 +205,7 @@ async def load_hot_keys(conn: asyncpg.Connection, hot: HotKeys) -> None:
     async def received(chunk: bytes) -> None:
         chunks.append(chunk)
 
-    await conn.copy_from_query("SELECT key FROM hot_keys LIMIT $1", HotKeys.limit, output=received, format="binary")
+    await conn.copy_from_query("SELECT key FROM hot_keys LIMIT $1", hot.limit, output=received, format="binary")
     data = b"".join(chunks)[len(_COPY_HEADER):-len(_COPY_TRAILER)]
     hot.merge(np.frombuffer(data, dtype=_HOT_KEY_ROW)["key"].astype(np.int64))
     hot.loaded = True
@@ -338,12 +338,9 @@ class KeyPairs:
 
     def grouped(self) -> dict[int, list[int]]:
         """The posting ids of each key."""
-        starts = np.flatnonzero(np.r_[True, self.keys[1:] != self.keys[:-1]]) if len(self) else NO_KEYS
-        bounds = np.r_[starts, len(self)].tolist()
-        owners = self.owners.tolist()
-        return {key: owners[start:end] for key, start, end in zip(self.keys[starts].tolist(), bounds, bounds[1:])}
+        return self.owners_of(distinct(self.keys))
 
-    def owners_of(self, keys: Sequence[int]) -> dict[int, list[int]]:
+    def owners_of(self, keys: Sequence[int] | np.ndarray) -> dict[int, list[int]]:
         """The posting ids of each of `keys` that has any."""
         wanted = np.asarray(keys, dtype=np.int64)
         wanted = wanted[members(wanted, self.keys)]
