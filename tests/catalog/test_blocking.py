@@ -251,3 +251,54 @@ async def test_merged_listings_add_only_the_key_pairs_not_there_yet(catalog, own
     every = {k for keys in dedup_keys([posting("job-1", apply_url="https://acme.example/careers/1"), *reposts])
              for k in keys.block_keys}
     assert stored == every  # each listing's keys, once
+
+
+async def test_a_passage_hot_in_one_namespace_is_neither_looked_up_nor_stored_in_the_other(catalog, owner_engine,
+                                                                                            monkeypatch):
+    """An employer's About paragraph, once its employer-namespace keys are hot (shared by its many
+    postings), would find through its agency-namespace keys every agency repost of any of the
+    employer's jobs: those keys are not looked up, nor stored for new agency postings; the job's
+    own passages still find the agency's repost of the job."""
+    rng = random.Random(5)
+    about, duties, other_duties, third_duties = (words(rng, 120) for _ in range(4))
+
+    def job(external_id: str, title: str, company: str, *passages: str):
+        return posting(external_id, title=title, company=company, description_text=" ".join(passages))
+
+    employer = job("acme-1", "Platform Engineer", "Acme Corp", about, duties)
+    other_job = job("acme-2", "Sales Manager", "Acme Corp", about, other_duties)
+    [employer_keys, other_keys] = dedup_keys([employer, other_job])
+    about_keys = set(employer_keys.employer_keys) & set(other_keys.employer_keys)
+    window = {e: a for e, a in zip(employer_keys.employer_keys, employer_keys.agency_keys)}
+    about_partners = {window[e] for e in about_keys}
+    assert about_keys and about_partners and set(employer_keys.agency_keys) - about_partners
+
+    agency = source("agency-board")
+    reposts = await ingest(catalog, agency, [
+        job("r-2", "Sales Manager", "Hays Recruitment", about, other_duties),
+        job("r-1", "Platform Engineer", "Hays Recruitment", about, duties)], now=NOW)
+    assert reposts.new == 2
+    async with owner_engine.begin() as conn:  # the About paragraph: boilerplate to every process from now on
+        await conn.execute(text("INSERT INTO hot_keys (key) SELECT unnest(CAST(:keys AS bigint[]))"),
+                           {"keys": sorted(about_keys)})
+    catalog.extras.pop("catalog.hot_keys", None)
+    looked_up: list[set[int]] = []
+    real = store.candidates
+
+    async def candidates(conn, lookup_keys, *args):
+        looked_up.append(set(np.asarray(lookup_keys).tolist()))
+        return await real(conn, lookup_keys, *args)
+
+    monkeypatch.setattr(store, "candidates", candidates)
+    placed = await ingest(catalog, source(), [employer], now=NOW)
+    assert placed.duplicates == 1 and placed.results[0].posting_id == reposts.results[1].posting_id
+    assert not looked_up[-1] & about_partners  # would find the repost of the other job too
+    assert set(employer_keys.agency_keys) - about_partners <= looked_up[-1]
+
+    third_job = job("r-3", "Data Analyst", "Hays Recruitment", about, third_duties)
+    third = await ingest(catalog, agency, [third_job], now=NOW)
+    [third_keys] = dedup_keys([third_job])
+    async with owner_engine.connect() as conn:
+        stored = set((await conn.execute(text("SELECT key FROM posting_agency_keys WHERE posting_id = :p"),
+                                         {"p": third.results[0].posting_id})).scalars())
+    assert stored == set(third_keys.agency_keys) - about_partners and about_partners <= set(third_keys.agency_keys)

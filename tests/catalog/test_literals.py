@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from zentropy.catalog import store
 
-# Text as sources send it: quotes, backslashes, braces, commas, blanks, "NULL", any Unicode
-TEXTS = st.text(st.sampled_from(string.printable + '"\\{},é€日') | st.characters(), max_size=20) | st.just("NULL")
+# Text as sources send it: quotes, backslashes, braces, commas, blanks, "NULL", any Unicode but lone
+# surrogates (not UTF-8: no decoded payload holds one)
+CHARACTERS = st.sampled_from(string.printable + '"\\{},é€日') | st.characters(exclude_categories=("Cs",))
+TEXTS = st.text(CHARACTERS, max_size=20) | st.just("NULL")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -366,7 +366,10 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
         known.update((item.listing, after.listings[item.listing]) for item in plan.prepared
                      if item.listing in after.listings)
     fresh = [item for item in plan.prepared if item.listing not in known]
+    if not hot_keys.loaded:
+        await store.load_hot_keys(conn, hot_keys)
     lookup = store.distinct(store.flat_keys([item.keys.lookup_keys for item in fresh]))
+    lookup = lookup[~store.members(lookup, _boilerplate(fresh, hot_keys))]
     found = await store.candidates(conn, lookup, hot_keys, plan.agency_keys)
     if after is not None:
         _candidates_after(found, lookup, after)
@@ -375,15 +378,29 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
     catalog = {i: after.catalog[i] for i in wanted if i in after.catalog} if after is not None else {}
     catalog.update((row.id, row) for row in await store.canonical_postings(conn, sorted(wanted - catalog.keys())))
     posting_ids, listing_ids = await store.next_ids(conn, len(fresh))
-    _decide(plan, known, found, matches, catalog, _shared_keys(fresh) - found.hot, iter(posting_ids),
-            iter(listing_ids))
-    # keys hot (known, or found so by this batch's look-ups) are boilerplate for good: no look-up would use them
-    batch_hot = store.distinct(np.fromiter(found.hot, np.int64, len(found.hot)))
+    # keys hot (known, or found so by this batch's look-ups), and boilerplate passages' keys in either namespace,
+    # are boilerplate for good: no look-up would use them
+    boilerplate = store.distinct(np.concatenate([np.fromiter(found.hot, np.int64, len(found.hot)),
+                                                 _boilerplate(fresh, hot_keys)]))
+    _decide(plan, known, found, matches, catalog, _shared_keys(fresh).difference(boilerplate.tolist()),
+            iter(posting_ids), iter(listing_ids))
 
     def not_hot(pairs: store.KeyPairs) -> store.KeyPairs:
-        return pairs[~(hot_keys.mask(pairs.keys) | store.members(pairs.keys, batch_hot))]
+        return pairs[~(hot_keys.mask(pairs.keys) | store.members(pairs.keys, boilerplate))]
 
     plan.new_keys, plan.merged_keys = not_hot(plan.new_keys), not_hot(plan.merged_keys)
+
+
+def _boilerplate(fresh: list[_Prepared], hot_keys: store.HotKeys) -> np.ndarray:
+    """The winnowing keys of the new listings' boilerplate passages, in both namespaces, sorted. A
+    passage whose key is known hot in one namespace (an employer's About paragraph, shared by its
+    postings) would find, through its key in the other, the postings that share that paragraph
+    (an agency's reposts of the employer's other jobs), not the job: neither key is looked up, or
+    stored for them."""
+    employer = store.flat_keys([item.keys.employer_keys for item in fresh])
+    agency = store.flat_keys([item.keys.agency_keys for item in fresh])
+    hot = hot_keys.mask(employer) | hot_keys.mask(agency)
+    return store.distinct(np.concatenate([employer[hot], agency[hot]]))
 
 
 def _shared_keys(fresh: list[_Prepared]) -> set[int]:

@@ -34,6 +34,7 @@ class DedupKeys(msgspec.Struct, kw_only=True, gc=False):
     block_keys: list[int]
     lookup_keys: list[int] = []
     agency_keys: list[int] = []
+    employer_keys: list[int] = []  # its employer-namespace winnowing keys (passage i: employer_keys[i], agency_keys[i])
 
 
 def identity_keys(company_key: str, title_key: str, seniority: str | None, places: tuple[str, ...]) -> list[int]:
@@ -77,5 +78,6 @@ def dedup_keys(postings: Sequence[Posting], aliases: CompanyAliases = DEFAULT_AL
             country=(p.country or None) and p.country.lower(), apply_url_key=apply,
             apply_url_rank=rank, signature=prints.signature_bytes(i),
             shingles=int(prints.shingles[i]), block_keys=blocks, lookup_keys=lookups, agency_keys=as_agency,
+            employer_keys=as_employer,
         ))
     return out
