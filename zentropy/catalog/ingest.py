@@ -378,8 +378,8 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
     catalog = {i: after.catalog[i] for i in wanted if i in after.catalog} if after is not None else {}
     catalog.update((row.id, row) for row in await store.canonical_postings(conn, sorted(wanted - catalog.keys())))
     posting_ids, listing_ids = await store.next_ids(conn, len(fresh))
-    # keys hot (known, or found so by this batch's look-ups), and boilerplate passages' keys in either namespace,
-    # are boilerplate for good: no look-up would use them
+    # keys hot (known, or found so by this batch's look-ups), and boilerplate passages' keys in either namespace
+    # (again: the look-ups may have found more hot), are boilerplate for good: no look-up would use them
     boilerplate = store.distinct(np.concatenate([np.fromiter(found.hot, np.int64, len(found.hot)),
                                                  _boilerplate(fresh, hot_keys)]))
     _decide(plan, known, found, matches, catalog, _shared_keys(fresh).difference(boilerplate.tolist()),
