@@ -366,8 +366,7 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
         known.update((item.listing, after.listings[item.listing]) for item in plan.prepared
                      if item.listing in after.listings)
     fresh = [item for item in plan.prepared if item.listing not in known]
-    if not hot_keys.loaded:
-        await store.load_hot_keys(conn, hot_keys)
+    await store.load_hot_keys(conn, hot_keys)  # before `_boilerplate` reads it
     lookup = store.distinct(store.flat_keys([item.keys.lookup_keys for item in fresh]))
     lookup = lookup[~store.members(lookup, _boilerplate(fresh, hot_keys))]
     found = await store.candidates(conn, lookup, hot_keys, plan.agency_keys)
@@ -385,10 +384,10 @@ async def _read_and_decide(conn: asyncpg.Connection, plan: _Plan, hot_keys: stor
     _decide(plan, known, found, matches, catalog, _shared_keys(fresh).difference(boilerplate.tolist()),
             iter(posting_ids), iter(listing_ids))
 
-    def not_hot(pairs: store.KeyPairs) -> store.KeyPairs:
+    def kept(pairs: store.KeyPairs) -> store.KeyPairs:
         return pairs[~(hot_keys.mask(pairs.keys) | store.members(pairs.keys, boilerplate))]
 
-    plan.new_keys, plan.merged_keys = not_hot(plan.new_keys), not_hot(plan.merged_keys)
+    plan.new_keys, plan.merged_keys = kept(plan.new_keys), kept(plan.merged_keys)
 
 
 def _boilerplate(fresh: list[_Prepared], hot_keys: store.HotKeys) -> np.ndarray:

@@ -199,7 +199,10 @@ class HotKeys:
 
 
 async def load_hot_keys(conn: asyncpg.Connection, hot: HotKeys) -> None:
-    """Read `hot_keys` into `hot` (in PostgreSQL's binary COPY format, read by numpy)."""
+    """Read `hot_keys` into `hot` (in PostgreSQL's binary COPY format, read by numpy), unless it
+    was already: once per process, at its first look-up."""
+    if hot.loaded:
+        return
     chunks: list[bytes] = []
 
     async def received(chunk: bytes) -> None:
@@ -232,7 +235,7 @@ async def candidates(conn: asyncpg.Connection, lookup_keys: Sequence[int] | np.n
     bulk. At most `HOT_KEY` rows come back per key, and keys known hot (`hot`) are not looked up
     again, so the cost of placing a posting does not grow with the catalog."""
     lookup = np.asarray(lookup_keys, dtype=np.int64)
-    if hot is not None and not hot.loaded:
+    if hot is not None:
         await load_hot_keys(conn, hot)
     known = hot.mask(lookup) if hot is not None else np.zeros(len(lookup), dtype=bool)
     known_hot = set(lookup[known].tolist())
