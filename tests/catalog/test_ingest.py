@@ -433,6 +433,38 @@ async def test_the_next_batch_is_decided_on_top_of_the_one_being_written(catalog
                                    {"id": a.results[1].posting_id})).scalar_one() == 50000
 
 
+async def test_while_the_next_batch_is_decided_a_written_page_returns_and_its_next_is_prepared(catalog, monkeypatch):
+    """A caller gets its page's results as soon as the page's write commits, not once the writer
+    has decided the batch after it; the search's next page, handed in meanwhile, is normalized and
+    fingerprinted while the writer waits for the database."""
+    real_read, real_prepare = ingest_module._read_and_decide, ingest_module._prepare
+    next_prepared, seen = asyncio.Event(), []
+
+    def prepare(source_name, kept, *args):
+        if any(p.external_id == "c-1" for p in kept):
+            next_prepared.set()
+        return real_prepare(source_name, kept, *args)
+
+    async def read_and_decide(conn, plan, hot_keys):
+        if plan.after is not None and not seen:  # the second batch, decided on top of the first's write
+            seen.append(await asyncio.wait_for(asyncio.shield(first), 10))
+            seen.append(asyncio.create_task(ingest(catalog, source(), [posting("c-1")], now=NOW)))
+            await asyncio.wait_for(next_prepared.wait(), 10)
+        await real_read(conn, plan, hot_keys)
+
+    monkeypatch.setattr(ingest_module, "_read_and_decide", read_and_decide)
+    monkeypatch.setattr(ingest_module, "_prepare", prepare)
+    kinds = counting_decisions(monkeypatch)
+    first = asyncio.create_task(ingest(catalog, source(), [posting("a-1")], now=NOW))
+    second = asyncio.create_task(ingest(catalog, source("other"), [posting("b-1", source="other")], now=NOW))
+    a, b = await asyncio.wait_for(asyncio.gather(first, second), 30)
+    c = await asyncio.wait_for(seen[1], 30)
+    assert seen[0] is a and a.new == 1  # returned while the writer still decided the batch after it
+    assert kinds[:2] == ["ahead", "ahead, on top"]  # the held decision went through: nothing timed out
+    assert [r.duplicate_of for r in b.results + c.results] == [a.results[0].posting_id] * 2  # the same job
+    await writer_idle(catalog)
+
+
 async def test_a_batch_decided_while_another_process_wrote_is_decided_again(catalog, owner_engine, monkeypatch):
     """Two processes (each with its own writer, two pages each, so that each decides ahead) decide
     pages listing the same job before either has the catalog lock: the one that writes second
