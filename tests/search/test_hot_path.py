@@ -143,6 +143,7 @@ async def _end_backend(owner_engine, pid: int) -> None:  # noqa: ANN001
         for _ in range(100):
             gone = (await conn.execute(text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :p"),
                                        {"p": pid})).scalar()
+            await conn.rollback()  # pg_stat_activity is read once per transaction: the next check starts a new one
             if gone:
                 return
             await asyncio.sleep(0.02)
