@@ -465,6 +465,43 @@ async def test_while_the_next_batch_is_decided_a_written_page_returns_and_its_ne
     await writer_idle(catalog)
 
 
+async def test_a_page_that_fails_to_normalize_fails_alone(catalog, monkeypatch):
+    """A page the writer cannot prepare (before a batch, or while it waits for the database) fails
+    for its caller only: the pages around it are written, and the writer goes on."""
+    real_read, real_prepare = ingest_module._read_and_decide, ingest_module._prepare
+    late, failed_while_held = [], []
+
+    def prepare(source_name, kept, *args):
+        if any(p.external_id.startswith("bad") for p in kept):
+            raise ValueError("unreadable page")
+        return real_prepare(source_name, kept, *args)
+
+    async def read_and_decide(conn, plan, hot_keys):
+        if plan.after is not None and not late:  # a bad page handed in while the writer waits
+            late.append(asyncio.create_task(ingest(catalog, source("late"), [posting("bad-2", source="late")],
+                                                   now=NOW)))
+            await asyncio.wait({late[0]}, timeout=10)
+            failed_while_held.append(late[0].done())
+        await real_read(conn, plan, hot_keys)
+
+    monkeypatch.setattr(ingest_module, "_read_and_decide", read_and_decide)
+    monkeypatch.setattr(ingest_module, "_prepare", prepare)
+    pages = [(source("a"), [posting("a-1", source="a")]), (source("bad"), [posting("bad-1", source="bad")]),
+             (source("b"), [posting("b-1", source="b", title="Data Scientist", company="Northwind")]),
+             (source("c"), [posting("c-1", source="c", title="Welder", company="Initech")])]
+    outcomes = await asyncio.wait_for(asyncio.gather(*(ingest(catalog, info, page, now=NOW) for info, page in pages),
+                                                     return_exceptions=True), 30)
+    assert isinstance(outcomes[1], ValueError) and "unreadable page" in str(outcomes[1])
+    assert [o.new for i, o in enumerate(outcomes) if i != 1] == [1, 1, 1]
+    assert failed_while_held == [True]  # prepared, and failed, while the next batch's decision was held
+    with pytest.raises(ValueError, match="unreadable page"):
+        await late[0]
+    after = await ingest(catalog, source("d"), [posting("d-1", source="d", title="Baker", company="Bakery")],
+                         now=NOW)
+    assert after.new == 1
+    await writer_idle(catalog)
+
+
 async def test_a_batch_decided_while_another_process_wrote_is_decided_again(catalog, owner_engine, monkeypatch):
     """Two processes (each with its own writer, two pages each, so that each decides ahead) decide
     pages listing the same job before either has the catalog lock: the one that writes second
