@@ -115,11 +115,11 @@ class _Page:
     slice at a time, so that the event loop gets a turn in between."""
 
     def __init__(self, source: str, postings: Sequence[Posting], now: datetime, ttl_seconds: int) -> None:
-        self.source, self.postings, self.now, self.ttl_seconds = source, postings, now, ttl_seconds
-        self.kept: list[Posting] | None = None
+        self.source, self.now, self.ttl_seconds = source, now, ttl_seconds
+        self.kept = _valid(postings)
+        self.skipped = len(postings) - len(self.kept)
         self.ready: list[_Prepared] = []  # its first postings, prepared
         self.prepared: list[_Prepared] | None = None  # all of them, once prepared
-        self.skipped = 0
         self.listings: set[tuple[str, str]] = set()
         self.done: asyncio.Future[list[IngestResult]] = asyncio.get_running_loop().create_future()
         self.alone = False  # its write failed with other pages: it is tried on its own
@@ -132,8 +132,6 @@ class _Page:
     def prepare_slice(self, aliases: CompanyAliases) -> None:
         """Prepare the next `PREPARE_SLICE` postings; a page that fails to prepare gets the error."""
         try:
-            if self.kept is None:
-                self.kept = _valid(self.postings)
             start = len(self.ready)
             self.ready += _prepare(self.source, self.kept[start: start + PREPARE_SLICE], aliases, self.now,
                                    self.ttl_seconds)
@@ -141,7 +139,7 @@ class _Page:
             self.done.set_exception(exc)
             return
         if len(self.ready) == len(self.kept):
-            self.prepared, self.skipped = self.ready, len(self.postings) - len(self.kept)
+            self.prepared = self.ready
             self.listings = {item.listing for item in self.prepared}
             if not self.prepared:
                 self.done.set_result([])
