@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import click
 import msgspec
@@ -16,6 +18,28 @@ def load_settings() -> Settings:
         return read_settings(Settings)
     except SettingsError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
+
+
+T = TypeVar("T")
+
+
+def run_with_runtime(work: Callable[[Any], Awaitable[T]]) -> T:
+    """For a one-off command: settings loaded, logging configured, `work(runtime)` run on a started
+    `Runtime`, which is closed after."""
+    from zentropy.logging import configure
+    from zentropy.runtime import Runtime
+
+    settings = load_settings()
+    configure(settings.log_level, settings.log_format)
+
+    async def main() -> T:
+        runtime = await Runtime.start(settings)
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(main())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -161,6 +185,10 @@ cli.add_command(users)
 from zentropy.purge.cli import purge_command  # noqa: E402
 
 cli.add_command(purge_command)
+
+from zentropy.catalog.cli import catalog  # noqa: E402
+
+cli.add_command(catalog)
 
 
 def main() -> None:

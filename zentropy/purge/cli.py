@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 import msgspec
 
@@ -16,27 +14,16 @@ import msgspec
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def purge_command(max_partitions: int | None, pause: float, as_json: bool) -> None:
     """Purge posting content whose TTL has passed (metadata stays) and report what went."""
-    from zentropy.cli import load_settings
-    from zentropy.logging import configure
+    from zentropy.cli import run_with_runtime
     from zentropy.purge.service import purge
-    from zentropy.runtime import Runtime
 
-    settings = load_settings()
-    configure(settings.log_level, settings.log_format)
+    async def progress(dropped) -> None:  # noqa: ANN001
+        if not as_json:
+            click.echo(f"{dropped.name}  expired {dropped.expired_at:%Y-%m-%d %H:%M} UTC  "
+                       f"{dropped.contents:>9,} contents")
 
-    async def main():  # noqa: ANN202
-        runtime = await Runtime.start(settings)
-        try:
-            async def progress(dropped) -> None:  # noqa: ANN001
-                if not as_json:
-                    click.echo(f"{dropped.name}  expired {dropped.expired_at:%Y-%m-%d %H:%M} UTC  "
-                               f"{dropped.contents:>9,} contents")
-
-            return await purge(runtime, max_partitions=max_partitions, pause=pause, after_batch=progress)
-        finally:
-            await runtime.close()
-
-    report = asyncio.run(main())
+    report = run_with_runtime(lambda runtime: purge(runtime, max_partitions=max_partitions, pause=pause,
+                                                    after_batch=progress))
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(report)).decode())
         return
