@@ -137,7 +137,8 @@ async def runtime(migrated: Settings):
     await rt.close()
 
 
-CATALOG_TABLES = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "hot_keys", "posting_content")
+CATALOG_TABLES = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "hot_keys", "posting_content",
+                  "catalog_company_keys")
 
 
 async def empty_catalog(engine: AsyncEngine, runtime=None, also: tuple[str, ...] = ()) -> None:  # noqa: ANN001

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zentropy.auth.jobs import purge_expired_sign_ins
 from zentropy.auth.settings import AuthSettings
+from zentropy.catalog.rekey import rekey_after_alias_change
 from zentropy.feed.jobs import refresh_saved_searches, run_saved_search
 from zentropy.hookspecs import hookimpl
 from zentropy.llm.settings import LLMSettings
@@ -35,6 +36,7 @@ def register_cron_jobs(register):
     register(prune_query_cache, cron="23 * * * *", timeout=300)
     register(purge_expired_content, cron=PURGE_CRON, timeout=240)
     register(extract_new_postings, cron=EXTRACTION_CRON, timeout=110)
+    register(rekey_after_alias_change, cron="41 * * * *", timeout=1800)
 
 
 @hookimpl

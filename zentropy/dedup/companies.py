@@ -6,6 +6,7 @@ table through the `register_company_aliases` hook: `register("facebook", "meta")
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -14,6 +15,10 @@ from functools import lru_cache
 from zentropy.dedup.text import words
 
 log = logging.getLogger(__name__)
+
+# Moved whenever `base_key`'s code changes what it makes of a name: stored company keys then need
+# recomputing (`CompanyAliases.digest`, zentropy.catalog.rekey).
+KEY_RULES_VERSION = 1
 
 # Legal forms, as word sequences after folding ("S.A." folds to "sa", "Sp. z o.o." to "sp z oo").
 LEGAL_FORMS: frozenset[tuple[str, ...]] = frozenset(
@@ -130,6 +135,11 @@ class CompanyAliases:
 
     def __len__(self) -> int:
         return len(self._map)
+
+    def digest(self) -> str:
+        """Names what keys this table makes: the same digest, the same key for every name."""
+        tables = repr((KEY_RULES_VERSION, sorted(LEGAL_FORMS), sorted(WORD_FORMS.items()), sorted(self._map.items())))
+        return hashlib.blake2b(tables.encode(), digest_size=16).hexdigest()
 
     @classmethod
     def from_plugins(cls, plugins) -> CompanyAliases:  # noqa: ANN001 - zentropy.plugins.Plugins
