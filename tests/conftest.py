@@ -12,6 +12,7 @@ import importlib.metadata
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from zentropy import embedded
 from zentropy.db.migrate import alembic_config, upgrade
-from zentropy.db.urls import async_url
+from zentropy.db import Database
+from zentropy.db.urls import app_url, async_url
 from zentropy.plugins import ENTRY_POINT_GROUP
 from zentropy.settings import Settings
 
@@ -53,6 +55,38 @@ def server_url() -> str:
         return given
     url = embedded.start_postgres(TEST_DATA)
     return str(make_url(url).set(database="postgres").render_as_string(hide_password=False))
+
+
+@asynccontextmanager
+async def migrated_by_an_ordinary_role(server_url: str) -> AsyncIterator[tuple[URL, Database]]:
+    """A database of its own, migrated by an owner that is not a superuser, as on a managed database
+    (FORCE'd row security then applies to the owner, and so to its SECURITY DEFINER functions);
+    (owner URL, the service role's `Database`). Dropped after, with its roles."""
+    suffix = uuid.uuid4().hex[:8]
+    owner, app_role, database = f"zentropy_owner_{suffix}", f"zentropy_app_{suffix}", f"zentropy_nosuper_{suffix}"
+    admin = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"CREATE ROLE {owner} LOGIN NOSUPERUSER CREATEROLE PASSWORD 'pw-{suffix}'"))
+        await conn.execute(text(f"CREATE DATABASE {database} OWNER {owner}"))
+    superuser_db = make_url(server_url).set(database=database)
+    async with create_async_engine(async_url(superuser_db), isolation_level="AUTOCOMMIT").connect() as conn:
+        await conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))  # extensions need a superuser
+        await conn.execute(text(f"GRANT ALL ON SCHEMA public TO {owner}"))
+        await conn.engine.dispose()
+    owner_url = superuser_db.set(username=owner, password=f"pw-{suffix}")
+    db = None
+    try:
+        await upgrade(owner_url, app_role, f"app-{suffix}")
+        db = Database(app_url(owner_url, app_role, f"app-{suffix}"), pool_size=2)
+        yield owner_url, db
+    finally:
+        if db is not None:
+            await db.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            await conn.execute(text(f"DROP ROLE IF EXISTS {app_role}"))
+            await conn.execute(text(f"DROP ROLE IF EXISTS {owner}"))
+        await admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +172,7 @@ async def runtime(migrated: Settings):
 
 
 CATALOG_TABLES = ("postings", "posting_sources", "posting_keys", "posting_agency_keys", "hot_keys", "posting_content",
-                  "catalog_company_keys")
+                  "catalog_company_keys", "posting_merges")
 
 
 async def empty_catalog(engine: AsyncEngine, runtime=None, also: tuple[str, ...] = ()) -> None:  # noqa: ANN001

@@ -9,15 +9,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.conftest import migrated_by_an_ordinary_role
 from zentropy.auth import store
 from zentropy.auth.contract import VerifiedIdentity
 from zentropy.auth.linking import resolve_user
-from zentropy.db import Database
-from zentropy.db.migrate import upgrade
-from zentropy.db.urls import app_url, async_url
 
 FUNCTIONS = ["zentropy_auth_account_owner", "zentropy_auth_user_by_email", "zentropy_auth_session",
              "zentropy_auth_issue_token", "zentropy_auth_consume_token", "zentropy_auth_purge_expired"]
@@ -55,21 +51,7 @@ async def test_sign_in_works_when_the_migration_role_is_not_a_superuser(server_u
     """On a managed database the owner is an ordinary role: FORCE'd RLS applies to it, and the
     definer functions still find what sign-in needs (through the `definer_access` policies)."""
     suffix = uuid.uuid4().hex[:8]
-    owner, app_role, database = f"zentropy_owner_{suffix}", f"zentropy_app_{suffix}", f"zentropy_nosuper_{suffix}"
-    admin = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f"CREATE ROLE {owner} LOGIN NOSUPERUSER CREATEROLE PASSWORD 'pw-{suffix}'"))
-        await conn.execute(text(f"CREATE DATABASE {database} OWNER {owner}"))
-    superuser_db = make_url(server_url).set(database=database)
-    async with create_async_engine(async_url(superuser_db), isolation_level="AUTOCOMMIT").connect() as conn:
-        await conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))  # extensions need a superuser
-        await conn.execute(text(f"GRANT ALL ON SCHEMA public TO {owner}"))
-        await conn.engine.dispose()
-    owner_url = superuser_db.set(username=owner, password=f"pw-{suffix}")
-    db = None
-    try:
-        await upgrade(owner_url, app_role, f"app-{suffix}")
-        db = Database(app_url(owner_url, app_role, f"app-{suffix}"), pool_size=2)
+    async with migrated_by_an_ordinary_role(server_url) as (_, db):
         email = f"{suffix}@example.com"
         first = await resolve_user(db, VerifiedIdentity(provider="google", subject="g", email=email, email_verified=True))
         second = await resolve_user(db, VerifiedIdentity(provider="linkedin", subject="l", email=email,
@@ -83,11 +65,3 @@ async def test_sign_in_works_when_the_migration_role_is_not_a_superuser(server_u
         token = await tokens.issue(email)
         assert await tokens.consume(email, token) and not await tokens.consume(email, token)
         assert await store.purge_expired(db) == 0
-    finally:
-        if db is not None:
-            await db.dispose()
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            await conn.execute(text(f"DROP ROLE IF EXISTS {app_role}"))
-            await conn.execute(text(f"DROP ROLE IF EXISTS {owner}"))
-        await admin.dispose()

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zentropy.dedup.keys import dedup_keys
-from zentropy.dedup.merge import merge, new_canonical
+from zentropy.dedup.merge import merge, merge_canonicals, new_canonical
 from zentropy.sources.contract import Posting, Salary
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -117,3 +117,33 @@ def test_merging_is_idempotent_and_loses_nothing(first, others):
     assert c.apply_url_rank == max(dedup_keys([p])[0].apply_url_rank for p in everyone)
     assert set(c.tags) == {t for p in everyone for t in p.tags}
     assert c.description_length == max(len(p.description_text) for p in everyone)
+
+
+@given(st.lists(LISTINGS, min_size=1, max_size=3), st.lists(LISTINGS, min_size=1, max_size=3),
+       st.integers(0, 30), st.integers(0, 30))
+def test_two_postings_merged_keep_the_best_of_both_as_if_one_had_all_the_listings(ours, theirs, start_a, start_b):
+    """Merging two canonical postings (zentropy.catalog.merging) gives what one posting with every
+    listing of both would have: nothing lost, and merging again changes nothing."""
+
+    def posting_of(listings: list[Posting], start: datetime):  # noqa: ANN202
+        c = canonical(listings[0], now=start)
+        for i, p in enumerate(listings[1:], 1):
+            c = merged(c, p, now=start + timedelta(hours=i))
+        return c
+
+    a, b = posting_of(ours, T0 + timedelta(days=start_a)), posting_of(theirs, T0 + timedelta(days=start_b))
+    both = merge_canonicals(a, b)
+    assert both.id == a.id and merge_canonicals(both, b) == both
+    everyone = [*ours, *theirs]
+    if any(p.salary and (p.salary.min is not None or p.salary.max is not None) for p in everyone):
+        assert both.salary_min is not None or both.salary_max is not None
+    dates = [p.posted_at for p in everyone if p.posted_at]
+    assert both.posted_at == (min(dates) if dates else None)
+    assert both.apply_url_rank == max(a.apply_url_rank, b.apply_url_rank)
+    assert set(both.tags) == set(a.tags) | set(b.tags)
+    assert set(both.location_keys) == set(a.location_keys) | set(b.location_keys)
+    assert both.description_length == max(len(p.description_text) for p in everyone)
+    assert (both.first_seen_at, both.last_seen_at) == (min(a.first_seen_at, b.first_seen_at),
+                                                      max(a.last_seen_at, b.last_seen_at))
+    if a.company_key and b.company_key:
+        assert both.agency == (a.agency and b.agency)  # an employer's name over an agency's

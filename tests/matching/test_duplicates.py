@@ -1,5 +1,5 @@
 """Embeddings as a dedup signal: nearest neighbours (HNSW, real pgvector) of the same employer weighed
-with the dedup decision; likely duplicate pairs recorded."""
+with the dedup decision; likely duplicate pairs recorded, those the decision calls duplicates merged."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_near_identical_vectors_lift_a_borderline_pair_only():
     assert pair.likely_duplicate == (pair.score >= THRESHOLD)
 
 
-async def test_a_duplicate_the_blocking_missed_is_flagged(catalog, local, owner_engine):
+async def test_a_duplicate_the_blocking_missed_is_merged(catalog, local, owner_engine):
     [first] = await add(catalog, posting("a", company="Acme Logistics GmbH", description_text=SHARED))
     async with owner_engine.begin() as conn:  # the ingest's blocking cannot find it any more
         await conn.execute(text("DELETE FROM posting_keys WHERE posting_id = :p"), {"p": first})
@@ -71,23 +71,29 @@ async def test_a_duplicate_the_blocking_missed_is_flagged(catalog, local, owner_
     assert len({first, second, third, elsewhere}) == 4
 
     report = await run_pipeline(catalog)
-    assert report.embedded == 4 and report.likely_duplicates == 1
+    assert report.embedded == 4 and report.likely_duplicates == 1 and report.merged_duplicates == 1
+    # the pair the dedup decision calls duplicate is one posting now, the older, with both listings
+    postings = {r.id for r in await rows(owner_engine, "SELECT id FROM postings")}
+    assert postings == {first, third, elsewhere}
+    listings = {r.external_id: r.posting_id for r in await rows(owner_engine, "SELECT * FROM posting_sources")}
+    assert listings["a"] == listings["b"] == first
+    [merge] = await rows(owner_engine, "SELECT * FROM posting_merges")
+    assert (merge.absorbed_id, merge.kept_id) == (second, first) and merge.reason.startswith("embedding neighbour")
     found = {(r.posting_id, r.other_id): r for r in await rows(
         owner_engine, "SELECT * FROM posting_duplicate_candidates")}
-    dup = found[(min(first, second), max(first, second))]
-    assert dup.likely_duplicate and dup.embedding_similarity >= SIMILARITY_MIN
-    assert dup.model == "local:all-minilm-l6-v2" and dup.dedup_score >= THRESHOLD
-    # same employer, same job title, another text: two openings, recorded but not a likely duplicate
+    assert not [key for key in found if second in key]  # went with the absorbed posting
+    # same employer, same job title, another text: two openings, recorded, neither likely nor merged
     openings = [r for key, r in found.items() if third in key]
     assert openings and not any(r.likely_duplicate for r in openings)
     # another employer is never paired, however close its vector
     assert not [key for key in found if elsewhere in key]
     # a second run changes nothing; a deleted posting takes its pairs along
-    assert (await run_pipeline(catalog)).likely_duplicates == 0
+    again = await run_pipeline(catalog)
+    assert (again.likely_duplicates, again.merged_duplicates) == (0, 0)
     async with owner_engine.begin() as conn:
-        await conn.execute(text("DELETE FROM postings WHERE id = :p"), {"p": first})
+        await conn.execute(text("DELETE FROM postings WHERE id = :p"), {"p": third})
     assert not [r for r in await rows(owner_engine, "SELECT * FROM posting_duplicate_candidates")
-                if first in (r.posting_id, r.other_id)]
+                if third in (r.posting_id, r.other_id)]
 
 
 async def test_neighbours_come_from_the_hnsw_index(catalog, runtime):

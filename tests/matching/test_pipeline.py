@@ -19,7 +19,7 @@ async def test_no_key_fallback_extracts_and_embeds(catalog, local, owner_engine)
     ids = await add(catalog, posting("a"), posting("b", title="Frontend Developer", skills="React and TypeScript"))
     report = await extract_new_postings({"runtime": catalog})
     assert report == {"extracted": 2, "failed": 0, "embedded": 2, "embedding_error": None,
-                      "likely_duplicates": 0}
+                      "likely_duplicates": 0, "merged_duplicates": 0}
     stored = {r.posting_id: r for r in await rows(owner_engine, "SELECT * FROM posting_extractions")}
     assert set(stored) == set(ids) and {r.status for r in stored.values()} == {"ok"}
     assert stored[ids[0]].extraction["required_skills"] == ["Python", "PostgreSQL"]
@@ -32,7 +32,8 @@ async def test_no_key_fallback_extracts_and_embeds(catalog, local, owner_engine)
         (i, "local:all-minilm-l6-v2", 384, 1.0) for i in ids}
     # nothing left to do: a second run picks nothing
     assert await extract_new_postings({"runtime": catalog}) == {"extracted": 0, "failed": 0, "embedded": 0,
-                                                                "embedding_error": None, "likely_duplicates": 0}
+                                                                "embedding_error": None, "likely_duplicates": 0,
+                                                                "merged_duplicates": 0}
 
 
 async def test_openrouter_on_loopback(catalog, remote, loopback, owner_engine, system_rows):

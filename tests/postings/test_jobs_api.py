@@ -12,6 +12,7 @@ import pytest
 from tests.purge.conftest import HOUR, metadata, rows
 from tests.sources.fakes import FakeServer, GreenhouseFake, Reply, greenhouse_jobs, json_reply
 from zentropy.catalog import ingest
+from zentropy.catalog.merging import merge_postings
 from zentropy.catalog.partitions import content_expiry, floor_hour
 from zentropy.purge import content_ttl, purge
 from zentropy.sources.contract import Posting, SearchQuery
@@ -226,3 +227,25 @@ async def test_each_sources_attribution_is_in_the_job(ttl):
     assert by_source["arbeitnow"]["attribution_url"] == "https://www.arbeitnow.com"
     assert job["content"]["attribution"] == {"remotive": "Remote jobs by Remotive",
                                              "arbeitnow": "Jobs by Arbeitnow"}[job["content"]["source"]]
+
+
+async def test_a_job_merged_into_another_redirects_to_it(ttl):
+    """Two postings later found to be one job (zentropy.catalog.merging): the absorbed one's URL
+    leads to the kept one, for reading and for refetching; the redirect is built from PUBLIC_URL."""
+    made = [await ingest(ttl.rt, ttl.sources().info("remotive"), [Posting(
+        source="remotive", external_id=f"77{i}", title=title, company="Paydays", description_text="",
+        source_url=f"https://remotive.com/remote-jobs/77{i}")],
+        now=ttl.clock.at) for i, title in enumerate(["Frontend Developer", "Web Engineer"])]
+    kept, absorbed = (r.results[0].posting_id for r in made)
+    assert kept != absorbed
+    await merge_postings(ttl.rt, kept, absorbed, "test")
+    public = ttl.rt.settings.public_url.rstrip("/")
+    async with await ttl.signed_in() as client:
+        moved = await client.get(f"/api/v1/jobs/{absorbed}")
+        assert moved.status_code == 308 and moved.headers["location"] == f"{public}/api/v1/jobs/{kept}"
+        job = (await client.get(f"/api/v1/jobs/{kept}")).json()
+        assert sorted(listing["source_url"] for listing in job["listings"]) == [
+            "https://remotive.com/remote-jobs/770", "https://remotive.com/remote-jobs/771"]
+        again = await client.post(f"/api/v1/jobs/{absorbed}/refetch")
+        assert again.status_code == 308 and again.headers["location"] == f"{public}/api/v1/jobs/{kept}/refetch"
+        assert_problem(await client.get(f"/api/v1/jobs/{absorbed + 1000}"), 404, "job_not_found")

@@ -252,15 +252,34 @@ async def candidates(conn: asyncpg.Connection, lookup_keys: Sequence[int] | np.n
             hot.add(found_hot)
         by_key = {key: ids for key, ids in by_key.items() if key not in found_hot}
     ids = sorted({posting_id for ids in by_key.values() for posting_id in ids})
-    keys_of = {}
-    if ids:
-        keys_of = {
-            r[0]: DedupKeys(title_key=r[1], seniority=r[2], company_key=r[3], agency=r[4], location_keys=tuple(r[5]),
-                            country=r[6], apply_url_key=r[7], apply_url_rank=r[8], signature=r[9], shingles=r[10],
-                            block_keys=[])
-            for r in await conn.fetch(CANDIDATE_ROWS, ids)
-        }
+    keys_of = await _candidate_keys(conn, ids)
+    if len(keys_of) < len(ids):
+        by_key, keys_of = await _redirected(conn, by_key, keys_of)
     return Candidates(by_key, keys_of, found_hot | known_hot)
+
+
+async def _candidate_keys(conn: asyncpg.Connection, ids: list[int]) -> dict[int, DedupKeys]:
+    if not ids:
+        return {}
+    return {
+        r[0]: DedupKeys(title_key=r[1], seniority=r[2], company_key=r[3], agency=r[4], location_keys=tuple(r[5]),
+                        country=r[6], apply_url_key=r[7], apply_url_rank=r[8], signature=r[9], shingles=r[10],
+                        block_keys=[])
+        for r in await conn.fetch(CANDIDATE_ROWS, ids)
+    }
+
+
+async def _redirected(conn: asyncpg.Connection, by_key: dict[int, list[int]],
+                      keys_of: dict[int, DedupKeys]) -> tuple[dict[int, list[int]], dict[int, DedupKeys]]:
+    """The candidates with postings merged into others since (their keys stay in the key tables)
+    replaced by the postings they went to (`posting_merges`, zentropy.catalog.merging)."""
+    gone = sorted({i for ids in by_key.values() for i in ids if i not in keys_of})
+    went = dict(await conn.fetch("SELECT absorbed_id, kept_id FROM posting_merges WHERE absorbed_id = ANY($1::bigint[])",
+                                 gone))
+    keys_of.update(await _candidate_keys(conn, sorted(set(went.values()) - keys_of.keys())))
+    by_key = {key: list(dict.fromkeys(i for i in (went.get(i, i) for i in ids) if i in keys_of))
+              for key, ids in by_key.items()}
+    return {key: ids for key, ids in by_key.items() if ids}, keys_of
 
 
 async def canonical_postings(conn: asyncpg.Connection, ids: list[int]) -> list[CanonicalPosting]:

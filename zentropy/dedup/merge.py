@@ -22,7 +22,7 @@ import msgspec
 
 from zentropy.dedup.fingerprints import FINGERPRINT_VERSION
 from zentropy.dedup.keys import DedupKeys
-from zentropy.sources.contract import Posting
+from zentropy.sources.contract import Posting, Salary
 
 MAX_TAGS = 50
 
@@ -152,3 +152,22 @@ def merge(c: CanonicalPosting, p: Posting, k: DedupKeys, now: datetime,
     if content_expires_at and (c.content_expires_at is None or content_expires_at > c.content_expires_at):
         changes["content_expires_at"] = content_expires_at
     return msgspec.structs.replace(c, **changes) if changes else c
+
+
+def merge_canonicals(kept: CanonicalPosting, absorbed: CanonicalPosting) -> CanonicalPosting:
+    """`kept` with the posting `absorbed` merged in, field by field as a listing is (`merge`): two
+    postings found to be one job. Keeps `kept`'s id; neither is changed."""
+    has_salary = absorbed.salary_min is not None or absorbed.salary_max is not None
+    as_listing = Posting(
+        source="", external_id="", title=absorbed.title, company=absorbed.company, locations=absorbed.locations,
+        remote=absorbed.remote,  # type: ignore[arg-type]
+        salary=Salary(min=absorbed.salary_min, max=absorbed.salary_max, currency=absorbed.salary_currency,
+                      period=absorbed.salary_period,  # type: ignore[arg-type]
+                      predicted=absorbed.salary_predicted) if has_salary else None,
+        employment_type=absorbed.employment_type,  # type: ignore[arg-type]
+        posted_at=absorbed.posted_at, source_url=absorbed.source_url, apply_url=absorbed.apply_url,
+        tags=absorbed.tags, category=absorbed.category,
+    )
+    merged = merge(kept, as_listing, absorbed.dedup_keys(), absorbed.last_seen_at, absorbed.content_expires_at)
+    return msgspec.structs.replace(merged, first_seen_at=min(kept.first_seen_at, absorbed.first_seen_at),
+                                   description_length=max(kept.description_length, absorbed.description_length))

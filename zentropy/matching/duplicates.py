@@ -14,8 +14,10 @@ posting. A vector search looks at every posting instead. For each embedded posti
 - `likely_duplicate` when either says duplicate.
 
 Each checked pair is a row of `posting_duplicate_candidates` (remade when either posting is embedded
-again). Nothing is merged: the catalog has no public merge of two canonical postings; the rows are
-metadata for that (and for review).
+again). A pair the dedup decision calls duplicate without the vectors — what the ingest would have
+decided, had a blocking key brought the two together — is then merged into one posting
+(`zentropy.catalog.merging`); a pair only the vectors make likely stays two postings, recorded for
+review.
 
 Posting vectors are made from title, company, location and extracted skills, seniority and remote
 policy (zentropy.matching.texts): near-identical vectors say "same kind of job at the same place",
@@ -30,6 +32,7 @@ from collections.abc import Sequence
 import msgspec
 from sqlalchemy import text
 
+from zentropy.catalog.merging import merge_postings
 from zentropy.catalog.store import canonical_postings
 from zentropy.dedup import Decision, DedupKeys, decide
 from zentropy.dedup.score import EMBEDDING_FLOOR
@@ -50,6 +53,11 @@ CROSS JOIN LATERAL (
 ) n
 WHERE v.posting_id = :posting_id AND v.model = :model AND n.posting_id <> v.posting_id
 """
+
+
+class DuplicateReport(msgspec.Struct, kw_only=True):
+    likely: int = 0  # likely duplicate pairs found
+    merged: int = 0  # of them, merged into one posting
 
 
 class PairAssessment(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,11 +82,12 @@ async def neighbours(session, posting_id: int, model: str, limit: int = NEIGHBOU
     return [(r.posting_id, float(r.similarity)) for r in rows]
 
 
-async def flag_duplicates(runtime, posting_ids: Sequence[int], model: str) -> int:  # noqa: ANN001
-    """Check the near neighbours of `posting_ids` (embedded with `model`); how many likely duplicate
-    pairs were found."""
+async def flag_duplicates(runtime, posting_ids: Sequence[int], model: str) -> DuplicateReport:  # noqa: ANN001
+    """Check the near neighbours of `posting_ids` (embedded with `model`): record the pairs, merge
+    those the dedup decision calls duplicates."""
+    report = DuplicateReport()
     if not posting_ids:
-        return 0
+        return report
     async with runtime.db.session() as session:
         pairs: dict[tuple[int, int], float] = {}
         for pid in posting_ids:
@@ -86,11 +95,12 @@ async def flag_duplicates(runtime, posting_ids: Sequence[int], model: str) -> in
                 if similarity >= SIMILARITY_MIN:
                     pairs[(min(pid, other), max(pid, other))] = similarity
         if not pairs:
-            return 0
+            return report
         raw = await (await session.connection()).get_raw_connection()
         rows = {p.id: p for p in await canonical_postings(raw.driver_connection,
                                                           sorted({i for pair in pairs for i in pair}))}
         records = []
+        same: list[tuple[int, int, str]] = []
         for (a, b), similarity in sorted(pairs.items()):
             first, second = rows.get(a), rows.get(b)
             if first is None or second is None or not first.company_key or first.company_key != second.company_key:
@@ -99,6 +109,9 @@ async def flag_duplicates(runtime, posting_ids: Sequence[int], model: str) -> in
             records.append({"posting_id": a, "other_id": b, "embedding_similarity": found.embedding_similarity,
                             "dedup_score": found.dedup.score, "dedup_reason": found.dedup.reason,
                             "score": found.score, "likely_duplicate": found.likely_duplicate})
+            if found.dedup.duplicate:
+                same.append((a, b, f"embedding neighbour ({found.embedding_similarity:.3f}); dedup: {found.dedup.reason} "
+                                   f"{found.dedup.score:.2f}"))
         if records:
             await session.execute(text("""
                 INSERT INTO posting_duplicate_candidates AS d (posting_id, other_id, embedding_similarity, dedup_score,
@@ -115,7 +128,9 @@ async def flag_duplicates(runtime, posting_ids: Sequence[int], model: str) -> in
                        dedup_reason = excluded.dedup_reason, score = excluded.score,
                        likely_duplicate = excluded.likely_duplicate, model = excluded.model, updated_at = now()
             """), {"model": model, "rows": msgspec.json.encode(records).decode()})
-    likely = sum(1 for r in records if r["likely_duplicate"])
-    if likely:
-        log.info("likely duplicate postings found by embedding", extra={"pairs": likely})
-    return likely
+    report.likely = sum(1 for r in records if r["likely_duplicate"])
+    if report.likely:
+        log.info("likely duplicate postings found by embedding", extra={"pairs": report.likely})
+    for a, b, reason in same:
+        report.merged += await merge_postings(runtime, a, b, reason) is not None
+    return report

@@ -45,6 +45,7 @@ class PipelineReport(msgspec.Struct, kw_only=True):
     embedded: int = 0
     embedding_error: str | None = None
     likely_duplicates: int = 0  # pairs flagged by zentropy.matching.duplicates
+    merged_duplicates: int = 0  # of them, merged into one posting
 
 
 class _Outcome(msgspec.Struct):
@@ -228,7 +229,8 @@ async def run_pipeline(runtime, limit: int = BATCH) -> PipelineReport:  # noqa: 
         return report
     report.embedded = len(embedded)
     try:  # a signal for the dedup: it must not cost the run its vectors
-        report.likely_duplicates = await flag_duplicates(runtime, embedded, embedding_model(runtime))
+        found = await flag_duplicates(runtime, embedded, embedding_model(runtime))
+        report.likely_duplicates, report.merged_duplicates = found.likely, found.merged
     except Exception:
         log.exception("duplicate check by embedding failed")
     return report

@@ -67,6 +67,11 @@ def _sources(service: SourceService, names: set[str]) -> dict[str, _Source]:
     return out
 
 
+async def merged_into(runtime: Any, posting_id: int) -> int | None:
+    """The posting `posting_id` was merged into, if it was (zentropy.catalog.merging)."""
+    return await runtime.db.fetchval("SELECT kept_id FROM posting_merges WHERE absorbed_id = $1", posting_id)
+
+
 async def load_job(runtime: Any, posting_id: int, now: datetime | None = None) -> Job | None:
     """The posting `posting_id` as the API shows it at `now` (default: the clock); None if there is none."""
     now = now or clock_now(runtime)
