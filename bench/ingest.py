@@ -1,5 +1,6 @@
-"""Ingest throughput: normalize + dedup + upsert of N postings, next to a raw COPY of the same
-rows into the same tables; and the per-posting cost at a small and a large catalog."""
+"""Ingest throughput: normalize + dedup + upsert of N postings, fetched through the source plugins
+from loopback servers (bench/loopback.py), next to a raw COPY of the same rows into the same tables;
+and the per-posting cost at a small and a large catalog."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench.db import bench_database, postgres_version
+from bench.loopback import Fetched, fetch
 from bench.machine import describe
 from bench.synthetic import stream
 from zentropy.catalog import ingest
@@ -131,14 +133,19 @@ async def copy_back(conn: asyncpg.Connection, rows: dict[str, list], clock: CpuC
     return time.perf_counter() - started
 
 
-def replayed(n: int) -> tuple[list[Posting], float]:
-    """The stream every throughput run replays, and the seconds normalizing + fingerprinting it takes."""
-    postings = list(stream(n, seed=11))
+async def replayed(n: int) -> tuple[list[Posting], float, Fetched]:
+    """The stream every throughput run replays, as the source plugins fetch it from loopback servers;
+    the seconds normalizing + fingerprinting it takes; the fetch."""
+    async with bench_database() as (_, runtime):  # for its Redis: the plugins' response caches
+        fetched = await fetch(list(stream(n, seed=11)), runtime.redis)
+    if fetched.skipped:
+        raise RuntimeError(f"the source plugins skipped synthetic postings as malformed: {fetched.skipped}")
+    postings = fetched.postings
     settle_gc()  # as the worker does once started (and the replayed postings stay in memory; a source's page would not)
     dedup_keys(postings[:100])  # the fingerprint kernels compiled (a fresh checkout) or loaded from numba's cache
     started = time.perf_counter()
     dedup_keys(postings)
-    return postings, time.perf_counter() - started
+    return postings, time.perf_counter() - started, fetched
 
 
 async def throughput(postings: list[Posting], normalize_seconds: float, page_size: int, concurrency: int) -> dict:
@@ -288,7 +295,7 @@ def _cpu(cpu: tuple[float, float | None], copy: tuple[float, float | None], n: i
     return f"{python / n * 1e6:,.0f} | {server / n * 1e6:,.0f} | {both / n * 1e6:,.0f} | {copy_both / both:.0%}"
 
 
-def render(results: list[dict], costs: list[dict], concurrency: int) -> str:
+def render(results: list[dict], costs: list[dict], concurrency: int, fetched: Fetched) -> str:
     result = results[0]
     n = result["n"]
     rows = result["rows"]
@@ -298,8 +305,10 @@ def render(results: list[dict], costs: list[dict], concurrency: int) -> str:
         "",
         f"Machine: {describe(result['postgres'])}.",
         "",
-        f"{n:,} synthetic postings (`bench/synthetic.py`: descriptions of {result['chars'] / 1000:.1f} KB on "
-        "average, about 30% re-listings of a job already seen, from another source), ingested page by page "
+        f"{n:,} synthetic postings (`bench/synthetic.py`: about 30% re-listings of a job already seen, from "
+        "another source), served by loopback servers in each source's wire format and fetched through the "
+        f"source plugins (`bench/loopback.py`: descriptions of {result['chars'] / 1000:.1f} KB of text on average, "
+        "with the HTML and the raw item the plugins keep), ingested page by page "
         f"({result['page_size']} per page, one source per page) with `zentropy.catalog.ingest`: normalize, "
         "fingerprint, find candidates, decide, merge and write `postings`, `posting_sources`, `posting_keys`, "
         "`posting_agency_keys` and `posting_content`; one page at a time, and as many at once as a worker runs searches "
@@ -309,6 +318,10 @@ def render(results: list[dict], costs: list[dict], concurrency: int) -> str:
         f"blocking keys, {rows['posting_content']:,} contents) are COPYed into the same, emptied tables (same "
         f"indexes), in the same run. Each run is made {len(result['every_vs_copy'])} times, the numbers of pages at a "
         "time taking turns; the row shows the run with the median ratio to COPY.",
+        "",
+        f"Before the runs, {n:,} postings fetched through the six source plugins from loopback servers in their "
+        f"wire formats in {fetched.seconds:.1f} s ({n / fetched.seconds:,.0f}/s; the servers run in the same "
+        f"process): {', '.join(f'{s} {c:,}' for s, c in fetched.per_source.items())}.",
         "",
         "| pages at a time | seconds | postings/s | COPY's postings/s | vs COPY | vs COPY, every run | "
         "CPU µs per posting: Python | PostgreSQL | both | CPU vs COPY |",
@@ -337,7 +350,8 @@ def render(results: list[dict], costs: list[dict], concurrency: int) -> str:
         "",
         "A catalog prefilled to the size shown (metadata, listings, every posting's blocking keys and the keys "
         "hot among them; a large catalog's older content has expired) and its tables and indexes read once into the buffer cache, as a running "
-        "service's would be; then postings of the same stream ingested (about 30% of them re-listings of jobs "
+        "service's would be; then more postings of such a stream (straight from `bench/synthetic.py`, not fetched "
+        "through the plugins) ingested (about 30% of them re-listings of jobs "
         f"anywhere in the catalog), {concurrency} pages at a time, into each catalog in turn, a tenth of them at "
         "a time, so that changes in the machine's load during the run weigh on every size alike.",
         "",
@@ -369,7 +383,8 @@ async def main(n: int, page_size: int, concurrency: list[int], sizes: list[int],
     """Each throughput run `repeat` times, the concurrencies taking turns (so that a change in the
     machine's load weighs on each alike); the run with the median ratio to COPY is reported."""
     runs: dict[int, list[dict]] = {c: [] for c in concurrency}
-    postings, normalize_seconds = replayed(n)
+    postings, normalize_seconds, fetched = await replayed(n)
+    print(f"fetched through the source plugins: {n / fetched.seconds:,.0f}/s ({fetched.seconds:.1f} s)", flush=True)
     for _ in range(repeat):
         for c in concurrency:
             result = await throughput(postings, normalize_seconds, page_size, c)
@@ -383,7 +398,7 @@ async def main(n: int, page_size: int, concurrency: list[int], sizes: list[int],
     costs = await costs_at(sizes, probe, page_size, concurrency[-1])
     for c in costs:
         print(f"catalog {c['size']:,}: {c['us_per_posting']:,.0f} µs/posting", flush=True)
-    return render(results, costs, concurrency[-1])
+    return render(results, costs, concurrency[-1], fetched)
 
 
 def run(n: int, page_size: int, concurrency: list[int], sizes: list[int], probe: int, repeat: int = 3) -> str:
