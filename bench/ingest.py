@@ -133,13 +133,19 @@ async def copy_back(conn: asyncpg.Connection, rows: dict[str, list], clock: CpuC
     return time.perf_counter() - started
 
 
+async def through_plugins(postings: Iterable[Posting], redis) -> Fetched:  # noqa: ANN001
+    """The postings as the source plugins fetch them from loopback servers (every one of them)."""
+    fetched = await fetch(list(postings), redis)
+    if fetched.skipped:
+        raise RuntimeError(f"the source plugins skipped synthetic postings as malformed: {fetched.skipped}")
+    return fetched
+
+
 async def replayed(n: int) -> tuple[list[Posting], float, Fetched]:
     """The stream every throughput run replays, as the source plugins fetch it from loopback servers;
     the seconds normalizing + fingerprinting it takes; the fetch."""
     async with bench_database() as (_, runtime):  # for its Redis: the plugins' response caches
-        fetched = await fetch(list(stream(n, seed=11)), runtime.redis)
-    if fetched.skipped:
-        raise RuntimeError(f"the source plugins skipped synthetic postings as malformed: {fetched.skipped}")
+        fetched = await through_plugins(stream(n, seed=11), runtime.redis)
     postings = fetched.postings
     settle_gc()  # as the worker does once started (and the replayed postings stay in memory; a source's page would not)
     dedup_keys(postings[:100])  # the fingerprint kernels compiled (a fresh checkout) or loaded from numba's cache
@@ -257,7 +263,7 @@ async def costs_at(sizes: list[int], probe: int, page_size: int, concurrency: in
             postings = stream(size + probe, seed=23)
             await prefill(owner_url, itertools.islice(postings, size))
             hot = await conn.fetchval("SELECT count(*) FROM hot_keys")
-            rest = list(postings)
+            rest = (await through_plugins(postings, runtime.redis)).postings  # as the throughput runs' are
             await run_ingest(runtime, rest[:page_size], page_size)  # warm-up: imports, caches
             catalogs.append({"clock": CpuClock(make_url(owner_url).database), "size": size, "hot": hot,
                              "runtime": runtime, "conn": conn, "rest": rest[page_size:], "wal": 0, "python": 0.0,
@@ -350,8 +356,8 @@ def render(results: list[dict], costs: list[dict], concurrency: int, fetched: Fe
         "",
         "A catalog prefilled to the size shown (metadata, listings, every posting's blocking keys and the keys "
         "hot among them; a large catalog's older content has expired) and its tables and indexes read once into the buffer cache, as a running "
-        "service's would be; then more postings of such a stream (straight from `bench/synthetic.py`, not fetched "
-        "through the plugins) ingested (about 30% of them re-listings of jobs "
+        "service's would be; then the stream's next postings, fetched through the source plugins as above, "
+        "ingested (about 30% of them re-listings of jobs "
         f"anywhere in the catalog), {concurrency} pages at a time, into each catalog in turn, a tenth of them at "
         "a time, so that changes in the machine's load during the run weigh on every size alike.",
         "",
