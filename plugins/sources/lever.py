@@ -5,6 +5,9 @@ order (each kept for a while in Redis), filters locally and pages with the core'
 `createdAt` is epoch milliseconds; `workplaceType` is on-site / remote / hybrid / unspecified;
 `salaryRange` has currency, interval ("per-year-salary", ...), min and max. One posting can be
 fetched again: `GET /v0/postings/{site}/{id}`. EU-hosted sites: LEVER_BASE_URL=https://api.eu.lever.co.
+Lever's API names no company: a posting's company is the name LEVER_SITES gives its site
+(`site=Company Name`), else the site's name, which cross-source dedup matches only when it is the
+company's key ("plaid" and "Plaid Inc." are one employer; "scaleai" and "Scale AI" are not).
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from zentropy.sources.normalize import (
 from zentropy.sources.scan import scan_boards
 
 SITE = re.compile(r"^[A-Za-z0-9_.-]+$")
-SITES = r"^\s*[A-Za-z0-9_.-]+(\s*,\s*[A-Za-z0-9_.-]+)*\s*,?\s*$"
+_ENTRY = r"[A-Za-z0-9_.-]+(\s*=\s*[^,=\s][^,=]*)?"  # a site, or site=Company Name
+SITES = rf"^\s*{_ENTRY}(\s*,\s*{_ENTRY})*\s*,?\s*$"
 POSTING_ID = re.compile(r"^[A-Za-z0-9-]+$")
 WORKPLACE = {"remote": "remote", "hybrid": "hybrid", "on-site": "onsite", "onsite": "onsite"}
 INTERVALS: list[tuple[str, SalaryPeriod]] = [("year", "year"), ("month", "month"), ("week", "week"),
@@ -52,13 +56,20 @@ INTERVALS: list[tuple[str, SalaryPeriod]] = [("year", "year"), ("month", "month"
 class LeverSettings(msgspec.Struct, frozen=True, kw_only=True):
     sites: Annotated[
         str, msgspec.Meta(pattern=SITES),
-        env("LEVER_SITES", doc="Comma-separated Lever site names (jobs.lever.co/<site>)."),
-    ] = "palantir,spotify,plaid"
+        env("LEVER_SITES", doc="Comma-separated Lever site names (jobs.lever.co/<site>), each optionally "
+                               "with its company's name: site=Company Name (Lever's API names none)."),
+    ] = "palantir=Palantir Technologies,spotify=Spotify,plaid=Plaid"
     base_url: Annotated[str, env("LEVER_BASE_URL", doc="Lever postings API base URL.")] = "https://api.lever.co"
 
     @property
+    def companies(self) -> dict[str, str]:
+        """Each site's company name, in the settings' order (the site's name where none is given)."""
+        pairs = (entry.partition("=") for entry in self.sites.split(",") if entry.strip())
+        return {site.strip(): name.strip() or site.strip() for site, _, name in pairs}
+
+    @property
     def site_list(self) -> list[str]:
-        return [s.strip() for s in self.sites.split(",") if s.strip()]
+        return list(self.companies)
 
 
 class Lever:
@@ -82,18 +93,21 @@ class Lever:
         async def read(site: str) -> tuple[list[Posting], int]:
             data = await self.http.get_json(f"{self.base}/v0/postings/{site}", params={"mode": "json"},
                                             cache_seconds=900)
-            return normalize_items(self.info.name, data, lambda item: normalize(item, site))
+            return normalize_items(self.info.name, data, lambda item: normalize(item, site, self._company(site)))
 
         return await scan_boards(self.info.name, self.config.site_list, cursor, page_size(query), read,
                                  lambda p: matches(p, query, self.info.honours),
                                  unknown="lever site not found; check LEVER_SITES")
+
+    def _company(self, site: str) -> str:
+        return self.config.companies.get(site, site)
 
     async def fetch(self, external_id: str) -> Posting | None:
         site, _, posting_id = external_id.partition(":")
         if not SITE.match(site) or not POSTING_ID.match(posting_id):
             raise SourceError(self.info.name, "not_found", f"{external_id!r} is not a Lever posting id")
         data = await self.http.get_json(f"{self.base}/v0/postings/{site}/{posting_id}")
-        postings, _ = normalize_items(self.info.name, [data], lambda item: normalize(item, site))
+        postings, _ = normalize_items(self.info.name, [data], lambda item: normalize(item, site, self._company(site)))
         if not postings:
             raise SourceError(self.info.name, "bad_response", "the posting could not be read")
         return postings[0]
@@ -111,7 +125,7 @@ def _html(item: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def normalize(item: dict[str, Any], site: str) -> Posting:
+def normalize(item: dict[str, Any], site: str, company: str) -> Posting:
     categories = item.get("categories") if isinstance(item.get("categories"), dict) else {}
     title = clean_text(item["text"])
     locations = strings(categories.get("allLocations")) or strings([categories.get("location")])
@@ -127,7 +141,7 @@ def normalize(item: dict[str, Any], site: str) -> Posting:
         source="lever",
         external_id=f"{site}:{clean_text(item['id'])}",
         title=title,
-        company=site,
+        company=company,
         locations=locations,
         country=country.lower() if country else None,
         remote=WORKPLACE.get(workplace) or remote_policy(*locations, title),  # type: ignore[arg-type]

@@ -167,6 +167,18 @@ async def test_lever_normalizes_its_documented_format(lever_api, sources):
     assert engineer.tags == ["Platform", "Engineering"] and engineer.category == "Platform"
 
 
+async def test_lever_postings_are_named_by_their_sites_company(lever_api, sources, make_service, monkeypatch):
+    """Lever's API names no company: the posting's is the one LEVER_SITES gives its site, else the
+    site's own name (which cross-source dedup can only match when it is the company's key)."""
+    assert {p.company for p in (await sources.search("lever", SearchQuery())).postings} == {"leverdemo"}
+    monkeypatch.setenv("LEVER_SITES", "leverdemo=Lever Demo Inc.")
+    named = make_service()  # a source reads its settings when it is built
+    page = await named.search("lever", SearchQuery())
+    assert {p.company for p in page.postings} == {"Lever Demo Inc."}
+    pid = page.postings[0].raw["id"]
+    assert (await named.fetch("lever", f"leverdemo:{pid}")).company == "Lever Demo Inc."
+
+
 async def test_lever_filters_by_country_and_remote(lever_api, sources):
     fake, server = lever_api
     fake.sites["leverdemo"] = lever_postings(12)

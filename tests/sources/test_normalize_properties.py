@@ -171,7 +171,8 @@ def test_any_arbeitnow_job_normalizes(item):
             "interval": st.sampled_from(["per-year-salary", "per-month-salary", "per-hour-wage", "one-time"])}),
     }))
 def test_any_lever_posting_normalizes(item):
-    posting = one("lever", item, lambda i: lever.normalize(i, "acme"))
+    posting = one("lever", item, lambda i: lever.normalize(i, "acme", "Acme Inc."))
+    assert posting.company == "Acme Inc." and posting.external_id.startswith("acme:")
     if "createdAt" in item:
         assert posting.posted_at is None or posting.posted_at == datetime.fromtimestamp(item["createdAt"] / 1000,
                                                                                         tz=timezone.utc)

@@ -16,7 +16,7 @@ from zentropy_plugins.sources import (
 
 from tests.sources.conftest import FAST
 from tests.sources.tiny import tiny_source, with_sources
-from zentropy.settings import read_settings
+from zentropy.settings import SettingsError, read_settings
 from zentropy.sources import SearchQuery, SourceError
 from zentropy.sources.service import SourceService
 
@@ -31,6 +31,13 @@ def test_every_base_url_is_a_setting_defaulting_to_the_real_service():
     assert read_settings(lever.LeverSettings, {}).base_url == "https://api.lever.co"
     assert read_settings(greenhouse.GreenhouseSettings, {}).board_list == ["stripe", "gitlab", "cloudflare"]
     assert read_settings(lever.LeverSettings, {"LEVER_SITES": " a, b ,"}).site_list == ["a", "b"]
+    named = read_settings(lever.LeverSettings, {"LEVER_SITES": "scaleai = Scale AI Inc.,b, c=C & Co"})
+    assert named.site_list == ["scaleai", "b", "c"]
+    assert named.companies == {"scaleai": "Scale AI Inc.", "b": "b", "c": "C & Co"}
+    assert read_settings(lever.LeverSettings, {}).companies["palantir"] == "Palantir Technologies"
+    for malformed in ("a=", "=Name", "a=b=c", "../x=Name"):
+        with pytest.raises(SettingsError, match="LEVER_SITES"):
+            read_settings(lever.LeverSettings, {"LEVER_SITES": malformed})
 
 
 async def test_a_malformed_board_list_is_not_configured_and_names_the_variable(sources, monkeypatch):
