@@ -15,10 +15,8 @@ How the items are served:
 - Adzuna and SerpApi take the country from the search, not from the item: one search (and one
   fake) per country. Adzuna covers neither Ireland nor Sweden: postings there are served by its
   UK search, and come back with country "gb".
-- Remotive answers with its whole list, which the plugin keeps and pages through, normalizing all
-  of it for every page of 100 it hands out; its public list is short (the captured one counts 31
-  jobs). Served as one list, each of the ~17,000 Remotive postings of a 100k stream would be
-  normalized 170 times: they are served as lists of REMOTIVE_LIST, each from a server of its own.
+- Remotive answers with its whole list, which the plugin reads and normalizes once and pages
+  through (`zentropy.sources.scan.Normalized`).
 - Greenhouse boards and Lever sites are a company's own: one per company slug in the stream's
   URLs (GREENHOUSE_BOARDS, LEVER_SITES).
 - Arbeitnow: one list, 100 a page.
@@ -65,7 +63,6 @@ from zentropy_plugins.sources.serpapi import SerpApi
 
 PLUGINS = {"adzuna": Adzuna, "serpapi": SerpApi, "remotive": Remotive, "arbeitnow": Arbeitnow,
            "greenhouse": Greenhouse, "lever": Lever}
-REMOTIVE_LIST = 200  # Remotive postings a list (each list is normalized once for every page of 100)
 POLICY = HttpPolicy(max_response_bytes=1 << 30)  # a whole Remotive list (or board, or site) is one response
 
 
@@ -205,9 +202,7 @@ def listings(source: str, groups: dict[str, list[dict]]) -> Iterator[Listing]:
             yield Listing(_google_catch_all(fake), {"SERPAPI_BASE_URL": "{url}", "SERPAPI_API_KEY": fake.api_key},
                           country)
     elif source == "remotive":
-        items = groups[""]
-        for start in range(0, len(items), REMOTIVE_LIST):
-            yield Listing(RemotiveFake(items[start: start + REMOTIVE_LIST]), {"REMOTIVE_BASE_URL": "{url}"})
+        yield Listing(RemotiveFake(groups[""]), {"REMOTIVE_BASE_URL": "{url}"})
     elif source == "arbeitnow":
         yield Listing(ArbeitnowFake(groups[""]), {"ARBEITNOW_BASE_URL": "{url}"})
     elif source == "greenhouse":

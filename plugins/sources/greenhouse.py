@@ -34,7 +34,7 @@ from zentropy.sources.normalize import (
     remote_policy,
     safe_html,
 )
-from zentropy.sources.scan import scan_boards
+from zentropy.sources.scan import Normalized, scan_boards
 
 TOKEN = re.compile(r"^[A-Za-z0-9_.-]+$")
 TOKENS = r"^\s*[A-Za-z0-9_.-]+(\s*,\s*[A-Za-z0-9_.-]+)*\s*,?\s*$"
@@ -69,6 +69,7 @@ class Greenhouse:
         self.http = http
         self.config = read_settings(GreenhouseSettings)
         self.base = self.config.base_url.rstrip("/")
+        self.normalized = Normalized()
 
     async def search(self, query: SearchQuery, cursor: str | None = None) -> Page:
         async def read(board: str) -> tuple[list[Posting], int]:
@@ -78,7 +79,8 @@ class Greenhouse:
                 raise SourceError(self.info.name, "bad_response", "the response is not a JSON object")
             return normalize_items(self.info.name, data.get("jobs"), lambda item: normalize(item, board))
 
-        return await scan_boards(self.info.name, self.config.board_list, cursor, page_size(query), read,
+        return await scan_boards(self.info.name, self.config.board_list, cursor, page_size(query),
+                                 lambda board: self.normalized.get(board, lambda: read(board)),
                                  lambda p: matches(p, query, self.info.honours),
                                  unknown="greenhouse board not found; check GREENHOUSE_BOARDS")
 

@@ -42,7 +42,7 @@ from zentropy.sources.normalize import (
     salary_range,
     strings,
 )
-from zentropy.sources.scan import scan_boards
+from zentropy.sources.scan import Normalized, scan_boards
 
 SITE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _ENTRY = r"[A-Za-z0-9_.-]+(\s*=\s*[^,=\s][^,=]*)?"  # a site, or site=Company Name
@@ -88,6 +88,7 @@ class Lever:
         self.http = http
         self.config = read_settings(LeverSettings)
         self.base = self.config.base_url.rstrip("/")
+        self.normalized = Normalized()
 
     async def search(self, query: SearchQuery, cursor: str | None = None) -> Page:
         async def read(site: str) -> tuple[list[Posting], int]:
@@ -95,7 +96,8 @@ class Lever:
                                             cache_seconds=900)
             return normalize_items(self.info.name, data, lambda item: normalize(item, site, self._company(site)))
 
-        return await scan_boards(self.info.name, self.config.site_list, cursor, page_size(query), read,
+        return await scan_boards(self.info.name, self.config.site_list, cursor, page_size(query),
+                                 lambda site: self.normalized.get(site, lambda: read(site)),
                                  lambda p: matches(p, query, self.info.honours),
                                  unknown="lever site not found; check LEVER_SITES")
 

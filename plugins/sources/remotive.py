@@ -36,7 +36,7 @@ from zentropy.sources.normalize import (
     safe_html,
     strings,
 )
-from zentropy.sources.scan import Listing, scan
+from zentropy.sources.scan import Listing, Normalized, scan
 
 JOB_TYPES = {"full_time": "full_time", "part_time": "part_time", "contract": "contract", "freelance": "contract",
              "internship": "internship"}
@@ -66,14 +66,18 @@ class Remotive:
     def __init__(self, http: SourceHTTP) -> None:
         self.http = http
         self.config = read_settings(RemotiveSettings)
+        self.normalized = Normalized()
 
     async def search(self, query: SearchQuery, cursor: str | None = None) -> Page:
-        async def load(_: int) -> Listing:
+        async def read() -> tuple[list[Posting], int]:
             data = await self.http.get_json(f"{self.config.base_url.rstrip('/')}/api/remote-jobs",
                                             cache_seconds=self.config.refresh_hours * 3600)
             if not isinstance(data, dict):
                 raise SourceError(self.info.name, "bad_response", "the response is not a JSON object")
-            postings, skipped = normalize_items(self.info.name, data.get("jobs"), normalize)
+            return normalize_items(self.info.name, data.get("jobs"), normalize)
+
+        async def load(_: int) -> Listing:
+            postings, skipped = await self.normalized.get("remote-jobs", read)
             return Listing(postings=postings, skipped=skipped, last=True)
 
         return await scan(self.info.name, cursor, page_size(query), load,

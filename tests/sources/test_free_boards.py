@@ -14,6 +14,7 @@ from tests.sources.fakes import (
     remotive_jobs,
 )
 from zentropy.sources import SearchQuery, SourceError
+from zentropy_plugins.sources import greenhouse
 
 
 async def all_pages(sources, name, query):
@@ -127,6 +128,23 @@ async def test_greenhouse_pages_through_boards_in_order_and_skips_a_missing_one(
     assert cursors == ["2:2", None]
     assert "greenhouse board not found" in caplog.text
     assert server.count("/v1/boards/stripe") == 1 and server.count("/v1/boards/acme") == 1  # kept a while
+
+
+async def test_paging_through_a_board_normalizes_it_once(greenhouse_api, sources, monkeypatch):
+    """Every page of a search reads the whole board: its postings are normalized at the first page
+    and kept for the next ones (`zentropy.sources.scan.Normalized`), for a minute."""
+    fake, _ = greenhouse_api
+    fake.boards = {"stripe": greenhouse_jobs(45)}
+    normalized = []
+    plain = greenhouse.normalize
+    monkeypatch.setattr(greenhouse, "normalize", lambda item, board: normalized.append(item["id"]) or plain(item, board))
+    postings, cursors = await all_pages(sources, "greenhouse", SearchQuery(page_size=10))
+    assert len(postings) == 45 and len(cursors) == 5
+    assert sorted(normalized) == sorted(job["id"] for job in fake.boards["stripe"])  # each once, not once a page
+    kept = sources._source("greenhouse")[0].normalized
+    kept.clock = lambda: float("inf")  # a minute later, the board is normalized again (from the response cache)
+    await sources.search("greenhouse", SearchQuery(page_size=10))
+    assert len(normalized) == 90
 
 
 async def test_greenhouse_fetches_one_posting_again(greenhouse_api, sources, ledger):

@@ -2,12 +2,16 @@
 
 Free boards (Remotive, Arbeitnow, Greenhouse and Lever boards) hand out whole listings; the source
 filters them with `normalize.matches` and pages through the matches with a cursor
-"listing:offset", reading at most `max_listings` listings for one page.
+"listing:offset", reading at most `max_listings` listings for one page. `Normalized` keeps a
+listing's normalized postings for a minute, so paging through it normalizes it once, not once a
+page (a board of 1,000 jobs, paged 20 at a time, would be normalized 50 times).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -15,6 +19,30 @@ import msgspec
 from zentropy.sources.contract import Page, Posting, SourceError
 
 log = logging.getLogger(__name__)
+
+
+class Normalized:
+    """A source's listings as normalized, kept in this process `seconds` after they were read (at
+    most `size` of them): `await normalized.get(key, read)`. The response cache in Redis says how
+    fresh a listing is across processes; this only spares normalizing it again for every page of
+    one search. A failed read keeps nothing."""
+
+    def __init__(self, seconds: float = 60.0, size: int = 64, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.size, self.clock = seconds, size, clock
+        self._kept: OrderedDict[str, tuple[float, tuple[list[Posting], int]]] = OrderedDict()
+
+    async def get(self, key: str, read: Callable[[], Awaitable[tuple[list[Posting], int]]]) -> tuple[list[Posting], int]:
+        now = self.clock()
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] > now:
+            self._kept.move_to_end(key)
+            return kept[1]
+        listing = await read()
+        self._kept[key] = (now + self.seconds, listing)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+        return listing
 
 
 class Listing(msgspec.Struct, kw_only=True):
