@@ -88,6 +88,7 @@ class Lever:
         self.http = http
         self.config = read_settings(LeverSettings)
         self.base = self.config.base_url.rstrip("/")
+        self.companies = self.config.companies  # parsed once, not for every posting
         self.normalized = Normalized()
 
     async def search(self, query: SearchQuery, cursor: str | None = None) -> Page:
@@ -102,7 +103,7 @@ class Lever:
                                  unknown="lever site not found; check LEVER_SITES")
 
     def _company(self, site: str) -> str:
-        return self.config.companies.get(site, site)
+        return self.companies.get(site, site)
 
     async def fetch(self, external_id: str) -> Posting | None:
         site, _, posting_id = external_id.partition(":")

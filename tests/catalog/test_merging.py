@@ -12,11 +12,11 @@ from sqlalchemy import text
 
 from tests.catalog.conftest import NOW, posting, snapshot, source
 from tests.conftest import migrated_by_an_ordinary_role
+from tests.test_rls import make_user
 from zentropy.catalog import ingest, merging
 from zentropy.catalog.merging import merge_postings
 from zentropy.db.tenant import tenant
 from zentropy.sources.contract import Salary
-from zentropy.users.models import User
 
 OTHER = ("Beta Freight plans the routes of three hundred trucks across Europe every night. The pricing "
          "team owns the tariff engine, written in Kotlin, and its forecasts of demand per lane and week.")
@@ -92,14 +92,6 @@ async def test_a_failed_merge_changes_nothing(catalog, owner_engine, monkeypatch
     assert await snapshot(owner_engine) == before
 
 
-async def make_user(runtime) -> uuid.UUID:  # noqa: ANN001
-    user_id = uuid.uuid4()
-    with tenant(user_id):
-        async with runtime.db.session() as s:
-            s.add(User(id=user_id, email=f"{user_id.hex}@example.com", email_verified=True))
-    return user_id
-
-
 async def hold(runtime, user_id: uuid.UUID, posting_id: int, status: str, at: datetime,  # noqa: ANN001
                results: list[int] | None = None) -> None:
     """A feed entry and a fit score of `posting_id`, and a search whose results are `results`."""
@@ -131,7 +123,7 @@ async def held(runtime, user_id: uuid.UUID) -> dict:  # noqa: ANN001
 
 async def test_every_users_references_move_to_the_kept_posting(catalog):
     a, b = await two_postings(catalog)
-    both, only_absorbed = await make_user(catalog), await make_user(catalog)
+    both, only_absorbed = await make_user(catalog.db, []), await make_user(catalog.db, [])
     earlier = datetime(2026, 11, 1, tzinfo=timezone.utc)
     await hold(catalog, both, a, "new", earlier, results=[b, 7, a])
     await hold(catalog, both, b, "applied", earlier + timedelta(days=1))  # changed last: its status stays
@@ -152,7 +144,7 @@ async def test_references_move_when_the_migration_role_is_not_a_superuser(server
     policies the moves would find no rows, silently."""
     async with migrated_by_an_ordinary_role(server_url) as (_, db):
         runtime = SimpleNamespace(db=db)
-        users = [await make_user(runtime), await make_user(runtime)]
+        users = [await make_user(db, []), await make_user(db, [])]
         at = datetime(2026, 11, 1, tzinfo=timezone.utc)
         await hold(runtime, users[0], 1, "new", at, results=[2, 1])
         await hold(runtime, users[0], 2, "saved", at + timedelta(days=1))
